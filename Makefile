@@ -1,0 +1,55 @@
+# PGXS build of the retention extension (C++17).
+#
+#   make && make install && make installcheck && make prove
+#
+# The extension script is concatenated from src/sql/ in the explicit order below.
+
+EXTENSION = retention
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" retention.control)
+
+MODULE_big = retention
+SRCS := $(sort $(wildcard src/*.cpp src/*/*.cpp))
+OBJS = $(SRCS:.cpp=.o)
+
+SQL_SOURCES = \
+	src/sql/schemas.sql \
+	src/sql/catalog.sql \
+	src/sql/purge_log.sql \
+	src/sql/policy_functions.sql \
+	src/sql/run_functions.sql \
+	src/sql/views.sql \
+	src/sql/grants.sql
+
+DATA_built = retention--$(EXTVERSION).sql
+EXTRA_CLEAN = retention--$(EXTVERSION).sql results/ regression.diffs regression.out
+
+REGRESS = policy_api purge_delete run_log permissions
+REGRESS_OPTS = --load-extension=retention
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CXXFLAGS = -std=c++17 -Werror -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	-Wno-cast-function-type -Wno-register
+SHLIB_LINK = -lstdc++
+
+# Debian builds PostgreSQL with LLVM JIT; bitcode for our C++ is neither needed nor buildable
+# without clang, so it is switched off.
+override with_llvm = no
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+retention--$(EXTVERSION).sql: $(SQL_SOURCES) retention.control
+	cat $(SQL_SOURCES) > $@
+
+$(OBJS): $(wildcard src/*.hpp src/*/*.hpp)
+
+.PHONY: format format-check prove
+format:
+	clang-format -i $(SRCS) $(wildcard src/*.hpp src/*/*.hpp test/unit/*.cpp)
+
+format-check:
+	clang-format --dry-run --Werror $(SRCS) $(wildcard src/*.hpp src/*/*.hpp test/unit/*.cpp)
+
+prove:
+	pg_prove --ext .sql test/pgtap/

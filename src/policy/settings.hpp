@@ -1,0 +1,50 @@
+/*
+ * settings.hpp: the scalar settings of a policy and their validation, as pure C++.
+ *
+ * Everything that can be checked without looking at the database lives here: the action, the
+ * signs of periods, bounds, batch size, premake and the combinations SPEC.md forbids. Checks
+ * that need the catalog (columns, types, expressions, ownership, timezones) are in
+ * catalog/policy_validation.cpp. A violation throws retention::Error with SQLSTATE 22023.
+ */
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "policy/interval.hpp"
+
+namespace retention::policy
+{
+
+enum class Action
+{
+	DELETE,
+	ANONYMIZE,
+};
+
+/* Parses "delete" / "anonymize"; throws 22023 for anything else. */
+Action ParseAction(const std::string &text);
+
+struct Settings
+{
+	std::string name;
+	Action action = Action::DELETE;
+	IntervalValue retain;
+	IntervalValue grace;
+	std::optional<IntervalValue> min_retain;
+	std::optional<IntervalValue> max_retain;
+	IntervalValue run_every;
+	std::optional<IntervalValue> partition_interval;
+	long batch_size = 10000;
+	long premake = 4;
+	bool has_anonymize = false;
+	bool has_archive = false;
+};
+
+/* Throws retention::Error (22023) for the first setting that SPEC.md refuses. */
+void ValidateSettings(const Settings &settings);
+
+/* Throws 22023 when `retain` (a policy's or a tenant's) lies outside the policy's bounds. */
+void CheckWithinBounds(const Settings &settings, const IntervalValue &retain, const char *what);
+
+} // namespace retention::policy

@@ -1,0 +1,161 @@
+/*
+ * policy_target.cpp: loading and preparing a policy for a run or a preview.
+ */
+#include "purge/policy_target.hpp"
+
+#include "catalog/expression.hpp"
+#include "pg/scope.hpp"
+
+namespace retention::purge
+{
+
+namespace
+{
+
+char *
+CopyText(HeapTuple row, TupleDesc desc, int column)
+{
+	bool isnull;
+	const Datum value = SPI_getbinval(row, desc, column, &isnull);
+	return isnull ? nullptr : TextDatumGetCString(value);
+}
+
+} // namespace
+
+bool
+LoadTarget(int64 id, PolicyTarget *target)
+{
+	const pg::Scope scope = pg::AsExtensionOwner();
+	Oid types[1] = {INT8OID};
+	Datum values[1] = {Int64GetDatum(id)};
+	SPI_execute_with_args(
+		"SELECT p.name, p.relid::oid, p.relation_name, p.trigger_bin, p.keep_when_bin, p.retain, "
+		"p.grace, p.run_every, p.batch_size, p.version, p.timezone, p.action, p.enabled, "
+		"coalesce(s.consecutive_failures, 0) "
+		"FROM _retention.policy AS p "
+		"LEFT JOIN _retention.policy_state AS s ON s.policy_id = p.id WHERE p.id = $1",
+		1, types, values, nullptr, true, 1);
+	pg::Leave(scope);
+	if (SPI_processed != 1)
+	{
+		return false;
+	}
+	HeapTuple row = SPI_tuptable->vals[0];
+	TupleDesc desc = SPI_tuptable->tupdesc;
+	bool isnull;
+	*target = PolicyTarget{};
+	target->id = id;
+	target->name = CopyText(row, desc, 1);
+	target->relid = DatumGetObjectId(SPI_getbinval(row, desc, 2, &isnull));
+	target->relation_name = CopyText(row, desc, 3);
+	target->trigger_bin = CopyText(row, desc, 4);
+	target->keep_when_bin = CopyText(row, desc, 5);
+	target->retain = *DatumGetIntervalP(SPI_getbinval(row, desc, 6, &isnull));
+	target->grace = *DatumGetIntervalP(SPI_getbinval(row, desc, 7, &isnull));
+	target->run_every = *DatumGetIntervalP(SPI_getbinval(row, desc, 8, &isnull));
+	target->batch_size = DatumGetInt32(SPI_getbinval(row, desc, 9, &isnull));
+	target->version = DatumGetInt32(SPI_getbinval(row, desc, 10, &isnull));
+	target->timezone = CopyText(row, desc, 11);
+	target->action = CopyText(row, desc, 12);
+	target->enabled = DatumGetBool(SPI_getbinval(row, desc, 13, &isnull));
+	target->consecutive_failures = DatumGetInt32(SPI_getbinval(row, desc, 14, &isnull));
+
+	HeapTuple class_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(target->relid));
+	if (!HeapTupleIsValid(class_tuple))
+	{
+		target->relid = InvalidOid;
+		return true;
+	}
+	Form_pg_class form = reinterpret_cast<Form_pg_class>(GETSTRUCT(class_tuple));
+	target->owner = form->relowner;
+	target->alias = pstrdup(NameStr(form->relname));
+	target->relation_name =
+		quote_qualified_identifier(get_namespace_name(form->relnamespace), target->alias);
+	ReleaseSysCache(class_tuple);
+	return true;
+}
+
+void
+PrepareTarget(PolicyTarget *target)
+{
+	char *what = psprintf("trigger of policy \"%s\"", target->name);
+	const pg::Scope scope = pg::Enter(GetUserId(), false, nullptr);
+	target->trigger_sql =
+		catalog::DeparseExpression(target->trigger_bin, target->relid, target->alias, what);
+	target->trigger_column = catalog::StoredBareColumn(target->trigger_bin);
+	target->keep_when_sql = nullptr;
+	if (target->keep_when_bin != nullptr)
+	{
+		what = psprintf("keep_when of policy \"%s\"", target->name);
+		target->keep_when_sql =
+			catalog::DeparseExpression(target->keep_when_bin, target->relid, target->alias, what);
+	}
+	pg::Leave(scope);
+}
+
+TimestampTz
+ComputeCutoff(const PolicyTarget *target, TimestampTz as_of)
+{
+	const pg::Scope scope = pg::Enter(GetUserId(), false, target->timezone);
+	Datum cutoff = DirectFunctionCall2(timestamptz_mi_interval, TimestampTzGetDatum(as_of),
+									   IntervalPGetDatum(&target->grace));
+	cutoff = DirectFunctionCall2(timestamptz_mi_interval, cutoff,
+								 IntervalPGetDatum(&target->retain));
+	pg::Leave(scope);
+	return DatumGetTimestampTz(cutoff);
+}
+
+char *
+ExpiredCondition(const PolicyTarget *target, int cutoff_param)
+{
+	if (target->keep_when_sql == nullptr)
+	{
+		return psprintf("(%s) < $%d", target->trigger_sql, cutoff_param);
+	}
+	return psprintf("(%s) < $%d AND (%s) IS NOT TRUE", target->trigger_sql, cutoff_param,
+					target->keep_when_sql);
+}
+
+List *
+ListPolicyIds(bool enabled_only, bool owned_only)
+{
+	const Oid caller = GetUserId();
+	const pg::Scope scope = pg::AsExtensionOwner();
+	SPI_execute(enabled_only ? "SELECT id, relid::oid FROM _retention.policy WHERE enabled "
+							   "ORDER BY priority, name"
+							 : "SELECT id, relid::oid FROM _retention.policy "
+							   "ORDER BY priority, name",
+				true, 0);
+	pg::Leave(scope);
+	List *ids = NIL;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool isnull;
+		const int64 id =
+			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		const Oid relid = DatumGetObjectId(
+			SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		if (owned_only)
+		{
+			/* a relation that no longer exists has no owner to match */
+			HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+			if (!HeapTupleIsValid(tuple))
+			{
+				continue;
+			}
+			const bool mine = has_privs_of_role(
+				caller, reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner);
+			ReleaseSysCache(tuple);
+			if (!mine)
+			{
+				continue;
+			}
+		}
+		int64 *item = static_cast<int64 *>(palloc(sizeof(int64)));
+		*item = id;
+		ids = lappend(ids, item);
+	}
+	return ids;
+}
+
+} // namespace retention::purge

@@ -1,0 +1,56 @@
+/*
+ * policy_target.hpp: a policy loaded for execution: its settings, the relation's current
+ * owner and name, and its expressions deparsed to SQL for the relation as it is now.
+ *
+ * Shared by runs and previews so that both decide expiry with the same SQL.
+ */
+#pragma once
+
+#include "pg/postgres.hpp"
+
+namespace retention::purge
+{
+
+struct PolicyTarget
+{
+	int64 id;
+	char *name;
+	Oid relid;			 /* InvalidOid when the relation no longer exists */
+	char *relation_name; /* schema-qualified and quoted; last known name if dropped */
+	char *alias;		 /* the relation's own name: expressions may qualify columns with it */
+	Oid owner;
+	char *trigger_bin;
+	char *keep_when_bin;
+	char *trigger_sql; /* deparsed at Prepare() */
+	char *keep_when_sql;
+	AttrNumber trigger_column; /* of the policy's relation, when the trigger is a bare column */
+	Interval retain;
+	Interval grace;
+	Interval run_every;
+	int batch_size;
+	int version;
+	char *timezone;
+	char *action;
+	bool enabled;
+	int consecutive_failures;
+};
+
+/*
+ * Loads policy `id` (as the extension's owner). Returns false when it no longer exists.
+ * Allocates in CurrentMemoryContext; requires an SPI connection.
+ */
+bool LoadTarget(int64 id, PolicyTarget *target);
+
+/* Deparses the expressions for the relation as it is now; errors if it no longer fits. */
+void PrepareTarget(PolicyTarget *target);
+
+/* cutoff = (as_of - grace) - retain in the policy's timezone. */
+TimestampTz ComputeCutoff(const PolicyTarget *target, TimestampTz as_of);
+
+/* "(trigger) < $1 AND (keep_when) IS NOT TRUE": the expiry rule as SQL over the alias. */
+char *ExpiredCondition(const PolicyTarget *target, int cutoff_param);
+
+/* The policies to consider, in run order (priority, name): a List of palloc'd int64 ids. */
+List *ListPolicyIds(bool enabled_only, bool owned_only);
+
+} // namespace retention::purge

@@ -1,0 +1,138 @@
+/*
+ * preview.cpp: retention.preview() (see preview.hpp).
+ *
+ * Each policy is counted in a subtransaction as its relation's owner, in a security-restricted
+ * operation. A broken policy (relation or column gone) yields a row with NULL counts and a
+ * WARNING when all policies are previewed, and an error when it was named.
+ */
+#include "purge/preview.hpp"
+
+#include "catalog/policy_store.hpp"
+#include "pg/scope.hpp"
+#include "purge/policy_target.hpp"
+
+namespace retention::purge
+{
+
+namespace
+{
+
+enum PreviewColumn
+{
+	COL_POLICY,
+	COL_RELATION,
+	COL_CUTOFF,
+	COL_ROWS_EXPIRED,
+	COL_PARTITIONS,
+	COL_ROWS_HELD,
+	PREVIEW_COLUMNS
+};
+
+int64
+CountExpired(PolicyTarget *target, TimestampTz cutoff)
+{
+	PrepareTarget(target);
+	const pg::Scope scope = pg::Enter(target->owner, true, target->timezone);
+	char *sql = psprintf("SELECT count(*) FROM %s AS %s WHERE %s", target->relation_name,
+						 quote_identifier(target->alias), ExpiredCondition(target, 1));
+	Oid types[1] = {TIMESTAMPTZOID};
+	Datum values[1] = {TimestampTzGetDatum(cutoff)};
+	if (SPI_execute_with_args(sql, 1, types, values, nullptr, true, 0) != SPI_OK_SELECT)
+	{
+		elog(ERROR, "counting expired rows failed");
+	}
+	bool isnull;
+	const int64 count =
+		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	pg::Leave(scope);
+	return count;
+}
+
+void
+PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *result)
+{
+	PolicyTarget target;
+	if (!LoadTarget(id, &target))
+	{
+		return;
+	}
+	Datum values[PREVIEW_COLUMNS] = {};
+	bool nulls[PREVIEW_COLUMNS] = {};
+	values[COL_POLICY] = CStringGetTextDatum(target.name);
+	values[COL_RELATION] = ObjectIdGetDatum(target.relid);
+	nulls[COL_RELATION] = target.relid == InvalidOid;
+	const TimestampTz cutoff = ComputeCutoff(&target, as_of);
+	values[COL_CUTOFF] = TimestampTzGetDatum(cutoff);
+	values[COL_PARTITIONS] =
+		PointerGetDatum(construct_empty_array(TEXTOID)); /* partition drops: not yet */
+	values[COL_ROWS_HELD] = Int64GetDatum(0);			 /* holds: not yet */
+	nulls[COL_ROWS_EXPIRED] = true;
+
+	if (target.relid != InvalidOid)
+	{
+		MemoryContext context = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
+		ErrorData *volatile error = nullptr;
+		volatile int64 count = 0;
+		BeginInternalSubTransaction(nullptr);
+		MemoryContextSwitchTo(context);
+		PG_TRY();
+		{
+			count = CountExpired(&target, cutoff);
+			ReleaseCurrentSubTransaction();
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(context);
+			error = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(context);
+		CurrentResourceOwner = owner;
+		if (error != nullptr)
+		{
+			if (named || error->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			{
+				ReThrowError(error);
+			}
+			ereport(WARNING, (errmsg("cannot preview policy \"%s\": %s", target.name,
+									 error->message)));
+		}
+		else
+		{
+			values[COL_ROWS_EXPIRED] = Int64GetDatum(count);
+			nulls[COL_ROWS_EXPIRED] = false;
+		}
+	}
+	tuplestore_putvalues(result->store, result->desc, values, nulls);
+}
+
+} // namespace
+
+void
+Preview(const char *policy_name, TimestampTz as_of, const pg::Materialized *result)
+{
+	List *ids = NIL;
+	if (policy_name != nullptr)
+	{
+		Oid relid;
+		int64 *id = static_cast<int64 *>(palloc(sizeof(int64)));
+		*id = catalog::FindPolicyForOwner(policy_name, &relid);
+		ids = list_make1(id);
+	}
+	SPI_connect();
+	if (policy_name == nullptr)
+	{
+		ids = ListPolicyIds(false, !superuser());
+	}
+	ListCell *cell;
+	foreach (cell, ids)
+	{
+		PreviewOne(*static_cast<int64 *>(lfirst(cell)), policy_name != nullptr, as_of, result);
+	}
+	SPI_finish();
+}
+
+} // namespace retention::purge

@@ -1,0 +1,771 @@
+/*
+ * run.cpp: one run of one policy, batch by batch (see run.hpp).
+ *
+ * How a batch finds its rows without rescanning what earlier batches removed: when the trigger
+ * is a bare column with a btree index, batches walk the index in (trigger, ctid) order and each
+ * starts after the last row of the previous one; otherwise they walk the heap in ctid order
+ * (a TID range scan on PostgreSQL 14+). Either way the whole run reads each expired row once,
+ * instead of once per batch as "DELETE ... LIMIT n" loops do.
+ *
+ * How a batch removes rows safely: it selects candidates with FOR UPDATE SKIP LOCKED (rows
+ * locked by others are left for the next run, never waited for), then deletes them by ctid
+ * with the expiry rule repeated, so a row changed since the run began is judged on its latest
+ * version. Every statement on the relation runs as its owner in a security-restricted
+ * operation with search_path and TimeZone pinned.
+ *
+ * Failures: the delete runs in a subtransaction; if it fails, the batch is split in halves,
+ * recursively, until the failing rows are alone; they are counted in rows_failed and skipped.
+ * An error outside row removal (relation dropped, privilege lost) ends the run as failed.
+ * Cancellation and shutdown are never swallowed.
+ */
+#include "purge/run.hpp"
+
+#include "catalog/audit.hpp"
+#include "catalog/policy_store.hpp"
+#include "guc.hpp"
+#include "pg/scope.hpp"
+#include "policy/backoff.hpp"
+#include "purge/policy_target.hpp"
+
+extern "C"
+{
+#include "access/relation.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
+#include "utils/json.h"
+#include "utils/wait_event.h"
+}
+
+namespace retention::purge
+{
+
+namespace
+{
+
+/* Advisory lock space of policy runs: (RUN_LOCK_KEY, policy id). */
+constexpr int32 RUN_LOCK_KEY = 0x52544e31;
+
+/* State of one run of one policy. Plain data only: errors longjmp over these frames. */
+struct Run
+{
+	PolicyTarget target;
+	const char *invoked_by;
+	bool nonatomic;
+	int64 run_id;
+	TimestampTz started_at;
+	TimestampTz cutoff;
+	int64 rows_affected;
+	int64 rows_failed;
+	int units;			/* purge_log rows written */
+	int failed_units;
+	char *first_error;
+	bool stopped_early; /* max_runtime */
+	MemoryContext run_context;
+	MemoryContext batch_context;
+};
+
+/* One relation (the policy's, or one leaf partition of it) being purged. */
+struct Leaf
+{
+	Oid relid;
+	char *from_clause; /* ONLY schema.table AS alias */
+	bool by_index;	   /* walk (trigger, ctid) in index order, else ctid order */
+	char *select_first;
+	char *select_next;
+	char *delete_sql;
+	Oid key_type;
+};
+
+/* One batch: the candidate rows, locked. */
+struct Batch
+{
+	ItemPointerData *tids;
+	int count;
+	int64 deleted;
+	int64 failed;
+	char *first_error;
+};
+
+bool
+IsInterrupt(const ErrorData *error)
+{
+	return error->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+		   error->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+		   error->sqlerrcode == ERRCODE_CRASH_SHUTDOWN ||
+		   error->sqlerrcode == ERRCODE_IDLE_IN_TRANSACTION_SESSION_TIMEOUT ||
+		   error->elevel >= FATAL;
+}
+
+/* Ends the current transaction and starts the next, when the caller allows it. */
+void
+CommitStep(const Run *run)
+{
+	if (!run->nonatomic)
+	{
+		return;
+	}
+	SPI_commit();
+#if PG_VERSION_NUM < 150000
+	SPI_start_transaction();
+#endif
+}
+
+Oid
+IndexAccessMethod(Oid index_id)
+{
+	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(index_id));
+	if (!HeapTupleIsValid(tuple))
+	{
+		return InvalidOid;
+	}
+	const Oid access_method = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relam;
+	ReleaseSysCache(tuple);
+	return access_method;
+}
+
+/* Whether the leaf has a valid btree index whose first column is `column`. */
+bool
+HasLeadingIndex(Relation rel, AttrNumber column)
+{
+	bool found = false;
+	List *indexes = RelationGetIndexList(rel);
+	ListCell *cell;
+	foreach (cell, indexes)
+	{
+		const Oid index_id = lfirst_oid(cell);
+		HeapTuple tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index_id));
+		if (!HeapTupleIsValid(tuple))
+		{
+			continue;
+		}
+		Form_pg_index index = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple));
+		const bool usable = index->indisvalid && index->indnkeyatts >= 1 &&
+							index->indkey.values[0] == column &&
+							heap_attisnull(tuple, Anum_pg_index_indpred, nullptr);
+		ReleaseSysCache(tuple);
+		if (usable && IndexAccessMethod(index_id) == BTREE_AM_OID)
+		{
+			found = true;
+		}
+	}
+	list_free(indexes);
+	return found;
+}
+
+/* Builds the statements of one leaf. */
+void
+PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
+{
+	const PolicyTarget *target = &run->target;
+	leaf->relid = leaf_id;
+	leaf->from_clause = psprintf(
+		"ONLY %s AS %s",
+		quote_qualified_identifier(get_namespace_name(get_rel_namespace(leaf_id)),
+								   get_rel_name(leaf_id)),
+		quote_identifier(target->alias));
+	leaf->by_index = false;
+	leaf->key_type = InvalidOid;
+	if (target->trigger_column > 0)
+	{
+		/* the column's number in this leaf (partitions may number columns differently) */
+		char *column = get_attname(target->relid, target->trigger_column, false);
+		const AttrNumber leaf_column = get_attnum(leaf_id, column);
+		Relation rel = relation_open(leaf_id, AccessShareLock);
+		leaf->by_index = leaf_column > 0 && HasLeadingIndex(rel, leaf_column);
+		relation_close(rel, AccessShareLock);
+		leaf->key_type = get_atttype(target->relid, target->trigger_column);
+	}
+	char *expired = ExpiredCondition(target, 1);
+	const char *alias = quote_identifier(target->alias);
+	if (leaf->by_index)
+	{
+		const char *key = target->trigger_sql;
+		leaf->select_first = psprintf("SELECT ctid, %s FROM %s WHERE %s ORDER BY %s, ctid "
+									  "LIMIT %d FOR UPDATE OF %s SKIP LOCKED",
+									  key, leaf->from_clause, expired, key, target->batch_size,
+									  alias);
+		leaf->select_next = psprintf(
+			"SELECT ctid, %s FROM %s WHERE %s AND %s >= $2 AND (%s, ctid) > ($2, $3) "
+			"ORDER BY %s, ctid LIMIT %d FOR UPDATE OF %s SKIP LOCKED",
+			key, leaf->from_clause, expired, key, key, key, target->batch_size, alias);
+	}
+	else
+	{
+		leaf->select_first = psprintf("SELECT ctid FROM %s WHERE %s LIMIT %d FOR UPDATE OF %s "
+									  "SKIP LOCKED",
+									  leaf->from_clause, expired, target->batch_size, alias);
+		leaf->select_next = psprintf("SELECT ctid FROM %s WHERE ctid > $2 AND %s LIMIT %d "
+									 "FOR UPDATE OF %s SKIP LOCKED",
+									 leaf->from_clause, expired, target->batch_size, alias);
+	}
+	leaf->delete_sql = psprintf("DELETE FROM %s WHERE ctid = ANY ($2) AND %s", leaf->from_clause,
+								expired);
+}
+
+/* Position after the last candidate of the previous batch. */
+struct Cursor
+{
+	bool started;
+	Datum key;
+	ItemPointerData tid;
+};
+
+/*
+ * Selects and locks the next batch of candidates (as the owner, inside the batch's
+ * subtransaction). The tids are copied into the batch context.
+ */
+void
+SelectCandidates(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
+{
+	Oid types[3] = {TIMESTAMPTZOID, leaf->by_index ? leaf->key_type : TIDOID, TIDOID};
+	Datum values[3] = {TimestampTzGetDatum(run->cutoff), 0, 0};
+	int nargs = 1;
+	if (cursor->started)
+	{
+		if (leaf->by_index)
+		{
+			values[1] = cursor->key;
+			values[2] = PointerGetDatum(&cursor->tid);
+			nargs = 3;
+		}
+		else
+		{
+			values[1] = PointerGetDatum(&cursor->tid);
+			nargs = 2;
+		}
+	}
+	const char *sql = cursor->started ? leaf->select_next : leaf->select_first;
+	const int rc = SPI_execute_with_args(sql, nargs, types, values, nullptr, false, 0);
+	if (rc != SPI_OK_SELECT)
+	{
+		elog(ERROR, "selecting candidates failed: %s", SPI_result_code_string(rc));
+	}
+	const int count = static_cast<int>(SPI_processed);
+	MemoryContext previous = MemoryContextSwitchTo(run->batch_context);
+	batch->tids = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * (count + 1)));
+	MemoryContextSwitchTo(previous);
+	batch->count = count;
+	for (int i = 0; i < count; i++)
+	{
+		bool isnull;
+		HeapTuple row = SPI_tuptable->vals[i];
+		const ItemPointer tid =
+			reinterpret_cast<ItemPointer>(
+			DatumGetPointer(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull)));
+		batch->tids[i] = *tid;
+		if (leaf->by_index)
+		{
+			/* rows come in (key, ctid) order: the last one is the new position */
+			if (i == count - 1)
+			{
+				cursor->key = SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull);
+				cursor->tid = *tid;
+			}
+		}
+		else if ((!cursor->started && i == 0) || ItemPointerCompare(tid, &cursor->tid) > 0)
+		{
+			/* heap order: the highest ctid seen is the new position */
+			cursor->tid = *tid;
+		}
+	}
+	if (count > 0)
+	{
+		cursor->started = true;
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Deletes batch->tids[lo, hi) in one statement; returns the rows removed. */
+int64
+DeleteTids(const Run *run, const Leaf *leaf, const Batch *batch, int lo, int hi)
+{
+	Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * (hi - lo)));
+	for (int i = lo; i < hi; i++)
+	{
+		elements[i - lo] = PointerGetDatum(&batch->tids[i]);
+	}
+	ArrayType *tids = construct_array(elements, hi - lo, TIDOID, sizeof(ItemPointerData), false,
+						   TYPALIGN_SHORT);
+	Oid types[2] = {TIMESTAMPTZOID, TIDARRAYOID};
+	Datum values[2] = {TimestampTzGetDatum(run->cutoff), PointerGetDatum(tids)};
+	const int rc = SPI_execute_with_args(leaf->delete_sql, 2, types, values, nullptr, false, 0);
+	if (rc != SPI_OK_DELETE)
+	{
+		elog(ERROR, "deleting a batch failed: %s", SPI_result_code_string(rc));
+	}
+	return static_cast<int64>(SPI_processed);
+}
+
+/*
+ * Removes batch->tids[lo, hi) in a subtransaction. On failure, splits the range and retries
+ * each half, down to single rows, which are counted as failed with the first error kept.
+ */
+void
+RemoveRange(const Run *run, const Leaf *leaf, Batch *batch, int lo, int hi)
+{
+	MemoryContext context = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData *volatile error = nullptr;
+	volatile int64 deleted = 0;
+
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(context);
+	PG_TRY();
+	{
+		deleted = DeleteTids(run, leaf, batch, lo, hi);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+		error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(context);
+	CurrentResourceOwner = owner;
+
+	if (error == nullptr)
+	{
+		batch->deleted += deleted;
+		return;
+	}
+	if (IsInterrupt(error))
+	{
+		ReThrowError(error);
+	}
+	if (hi - lo == 1)
+	{
+		batch->failed++;
+		if (batch->first_error == nullptr)
+		{
+			batch->first_error = MemoryContextStrdup(run->run_context, error->message);
+		}
+		FreeErrorData(error);
+		return;
+	}
+	FreeErrorData(error);
+	const int middle = lo + (hi - lo) / 2;
+	RemoveRange(run, leaf, batch, lo, middle);
+	RemoveRange(run, leaf, batch, middle, hi);
+}
+
+void
+NoteError(Run *run, const char *message)
+{
+	if (run->first_error == nullptr && message != nullptr)
+	{
+		run->first_error = MemoryContextStrdup(run->run_context, message);
+	}
+}
+
+void
+WriteUnit(Run *run, TimestampTz started_at, int64 rows, int64 failed, const char *status,
+		  const char *error)
+{
+	catalog::AuditRecord record = {};
+	record.run_id = run->run_id;
+	record.started_at = started_at;
+	record.finished_at = GetCurrentTimestamp();
+	record.policy_name = run->target.name;
+	record.relation = run->target.relation_name;
+	record.kind = "delete";
+	record.cutoff = run->cutoff;
+	record.has_cutoff = run->cutoff != 0;
+	record.rows_affected = rows;
+	record.rows_failed = failed;
+	record.status = status;
+	record.error = error;
+	record.invoked_by = run->invoked_by;
+	record.policy_version = run->target.version;
+	catalog::WriteAudit(&record);
+	run->units++;
+}
+
+/*
+ * One batch in one (sub)transaction: select, remove, audit. Returns false when the leaf has no
+ * more work (no candidates, a short batch, or a failure that ends the leaf).
+ */
+bool
+RunBatch(Run *run, const Leaf *leaf, Cursor *cursor)
+{
+	MemoryContext context = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData *volatile error = nullptr;
+	volatile bool more = false;
+	const TimestampTz batch_started = GetCurrentTimestamp();
+	Batch batch = {};
+
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(context);
+	PG_TRY();
+	{
+		const pg::Scope scope = pg::Enter(run->target.owner, true, run->target.timezone);
+		(void) set_config_option("synchronize_seqscans", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0);
+		SelectCandidates(run, leaf, cursor, &batch);
+		if (batch.count > 0)
+		{
+			RemoveRange(run, leaf, &batch, 0, batch.count);
+		}
+		pg::Leave(scope);
+		if (batch.count > 0)
+		{
+			const char *status = batch.failed > 0 ? "partial" : "ok";
+			WriteUnit(run, batch_started, batch.deleted, batch.failed, status, batch.first_error);
+		}
+		more = batch.count == run->target.batch_size;
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+		error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(context);
+	CurrentResourceOwner = owner;
+
+	if (error != nullptr)
+	{
+		if (IsInterrupt(error))
+		{
+			ReThrowError(error);
+		}
+		NoteError(run, error->message);
+		run->failed_units++;
+		WriteUnit(run, batch_started, 0, 0, "failed", error->message);
+		FreeErrorData(error);
+		return false;
+	}
+	run->rows_affected += batch.deleted;
+	run->rows_failed += batch.failed;
+	NoteError(run, batch.first_error);
+	return more;
+}
+
+/* Sleeps as long as retention.max_rows_per_second asks, waking for interrupts. */
+void
+Throttle(const Run *run)
+{
+	const int64 pause = policy::ThrottlePause(
+		run->rows_affected, GetCurrentTimestamp() - run->started_at, guc::max_rows_per_second);
+	if (pause <= 0)
+	{
+		return;
+	}
+	const long milliseconds = static_cast<long>((pause + 999) / 1000);
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, milliseconds,
+					 PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+bool
+OutOfTime(Run *run)
+{
+	if (guc::max_runtime_ms <= 0)
+	{
+		return false;
+	}
+	const bool out = GetCurrentTimestamp() - run->started_at >=
+					 static_cast<int64>(guc::max_runtime_ms) * 1000;
+	if (out && !run->stopped_early)
+	{
+		run->stopped_early = true;
+		ereport(NOTICE, (errmsg("policy \"%s\" on %s stopped after retention.max_runtime",
+								run->target.name, run->target.relation_name),
+						 errdetail("The remaining expired rows are left for the next run.")));
+	}
+	return out;
+}
+
+void
+PurgeLeaf(Run *run, Oid leaf_id)
+{
+	Leaf leaf;
+	PrepareLeaf(run, leaf_id, &leaf);
+	Cursor cursor = {};
+	bool more = true;
+	while (more && !OutOfTime(run))
+	{
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(run->batch_context);
+		more = RunBatch(run, &leaf, &cursor);
+		CommitStep(run);
+		if (more)
+		{
+			Throttle(run);
+		}
+	}
+}
+
+/*
+ * The steps before the first batch that can fail on a broken policy: the relation is gone,
+ * a column changed, the owner lost a privilege. Returns the leaves to purge, or NIL after
+ * recording the failure.
+ */
+List *
+PrepareRun(Run *run)
+{
+	MemoryContext context = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData *volatile error = nullptr;
+	List *volatile leaves = NIL;
+
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(context);
+	PG_TRY();
+	{
+		if (run->target.relid == InvalidOid)
+		{
+			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+							errmsg("relation %s of policy \"%s\" no longer exists",
+								   run->target.relation_name, run->target.name),
+							errhint("Drop the policy, or alter it.")));
+		}
+		if (strcmp(run->target.action, "delete") != 0)
+		{
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							errmsg("action \"%s\" of policy \"%s\" is not available yet",
+								   run->target.action, run->target.name)));
+		}
+		PrepareTarget(&run->target);
+		run->cutoff = ComputeCutoff(&run->target, run->started_at);
+		List *all = find_all_inheritors(run->target.relid, AccessShareLock, nullptr);
+		ListCell *cell;
+		foreach (cell, all)
+		{
+			if (get_rel_relkind(lfirst_oid(cell)) == RELKIND_RELATION)
+			{
+				leaves = lappend_oid(leaves, lfirst_oid(cell));
+			}
+		}
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+		error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(context);
+	CurrentResourceOwner = owner;
+	if (error != nullptr)
+	{
+		if (IsInterrupt(error))
+		{
+			ReThrowError(error);
+		}
+		NoteError(run, error->message);
+		run->failed_units++;
+		WriteUnit(run, run->started_at, 0, 0, "failed", error->message);
+		return NIL;
+	}
+	return leaves;
+}
+
+const char *
+RunStatus(const Run *run)
+{
+	if (run->failed_units > 0 && run->rows_affected == 0)
+	{
+		return "failed";
+	}
+	if (run->failed_units > 0 || run->rows_failed > 0)
+	{
+		return "partial";
+	}
+	return "ok";
+}
+
+void
+MarkRunning(const Run *run)
+{
+	const pg::Scope scope = pg::AsExtensionOwner();
+	Oid types[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, INT4OID};
+	Datum values[4] = {Int64GetDatum(run->target.id), Int64GetDatum(run->run_id),
+					   TimestampTzGetDatum(run->started_at), Int32GetDatum(MyProcPid)};
+	SPI_execute_with_args(
+		"INSERT INTO _retention.policy_state AS s (policy_id, last_run_id, last_started_at, "
+		"last_status, running_pid) VALUES ($1, $2, $3, 'running', $4) "
+		"ON CONFLICT (policy_id) DO UPDATE SET last_run_id = excluded.last_run_id, "
+		"last_started_at = excluded.last_started_at, last_status = 'running', "
+		"running_pid = excluded.running_pid",
+		4, types, values, nullptr, false, 0);
+	pg::Leave(scope);
+}
+
+int64
+IntervalMicros(const Interval *interval)
+{
+	return interval->time + (static_cast<int64>(interval->day) +
+							 static_cast<int64>(interval->month) * DAYS_PER_MONTH) *
+								USECS_PER_DAY;
+}
+
+/* Records the outcome in the run state, alerts on partial or failed runs. */
+void
+FinishRun(Run *run)
+{
+	const char *status = RunStatus(run);
+	const bool ok = strcmp(status, "ok") == 0;
+	const int failures = ok ? 0 : run->target.consecutive_failures + 1;
+	const TimestampTz next_run =
+		run->started_at +
+		policy::NextRunDelay(IntervalMicros(&run->target.run_every), failures);
+
+	const pg::Scope scope = pg::AsExtensionOwner();
+	Oid types[6] = {INT8OID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum values[6] = {Int64GetDatum(run->target.id), CStringGetTextDatum(status),
+					   run->first_error ? CStringGetTextDatum(run->first_error) : 0,
+					   Int32GetDatum(failures), TimestampTzGetDatum(next_run),
+					   TimestampTzGetDatum(GetCurrentTimestamp())};
+	char nulls[6] = {' ', ' ', run->first_error ? ' ' : 'n', ' ', ' ', ' '};
+	SPI_execute_with_args("UPDATE _retention.policy_state SET last_status = $2, last_error = $3, "
+						  "consecutive_failures = $4, next_run_at = $5, last_finished_at = $6, "
+						  "running_pid = NULL WHERE policy_id = $1",
+						  6, types, values, nulls, false, 0);
+	pg::Leave(scope);
+
+	if (!ok)
+	{
+		StringInfoData payload;
+		initStringInfo(&payload);
+		appendStringInfoString(&payload, "{\"policy\":");
+		escape_json(&payload, run->target.name);
+		appendStringInfoString(&payload, ",\"status\":");
+		escape_json(&payload, status);
+		appendStringInfoString(&payload, ",\"error\":");
+		escape_json(&payload, run->first_error ? run->first_error : "");
+		appendStringInfoChar(&payload, '}');
+		if (payload.len >= NAMEDATALEN * 100)
+		{
+			payload.data[NAMEDATALEN * 100 - 1] = '\0';
+		}
+		Async_Notify("retention_alert", payload.data);
+		ereport(WARNING, (errmsg("policy \"%s\" on %s: run %s", run->target.name,
+								 run->target.relation_name, status),
+						  errdetail("%s", run->first_error ? run->first_error : "no error text"),
+						  errhint("See retention.audit for run " INT64_FORMAT ".", run->run_id)));
+	}
+}
+
+int64
+NextRunId()
+{
+	const pg::Scope scope = pg::AsExtensionOwner();
+	SPI_execute("SELECT pg_catalog.nextval('_retention.run_id_seq')", false, 1);
+	bool isnull;
+	const int64 id =
+		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	pg::Leave(scope);
+	return id;
+}
+
+void
+RunLocked(Run *run)
+{
+	run->run_id = NextRunId();
+	run->started_at = GetCurrentTimestamp();
+	MarkRunning(run);
+	CommitStep(run);
+
+	List *leaves = PrepareRun(run);
+	ListCell *cell;
+	foreach (cell, leaves)
+	{
+		if (run->stopped_early)
+		{
+			break;
+		}
+		PurgeLeaf(run, lfirst_oid(cell));
+	}
+	if (run->units == 0)
+	{
+		/* every check is on record, also one that found nothing to do */
+		WriteUnit(run, run->started_at, 0, 0, "ok", nullptr);
+	}
+	FinishRun(run);
+	CommitStep(run);
+}
+
+/* Runs policy `id` unless another session is running it. */
+void
+RunOne(int64 id, bool nonatomic, const char *invoked_by, MemoryContext parent)
+{
+	MemoryContext run_context = AllocSetContextCreate(parent, "retention run",
+													  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext previous = MemoryContextSwitchTo(run_context);
+	Run *run = static_cast<Run *>(palloc0(sizeof(Run)));
+	run->run_context = run_context;
+	run->batch_context = AllocSetContextCreate(run_context, "retention batch",
+											   ALLOCSET_DEFAULT_SIZES);
+	run->nonatomic = nonatomic;
+	run->invoked_by = invoked_by;
+	if (!LoadTarget(id, &run->target))
+	{
+		MemoryContextSwitchTo(previous);
+		MemoryContextDelete(run_context);
+		return; /* dropped meanwhile */
+	}
+
+	const Datum lock_key = Int32GetDatum(RUN_LOCK_KEY);
+	const Datum policy_key = Int32GetDatum(static_cast<int32>(id));
+	if (!DatumGetBool(DirectFunctionCall2(pg_try_advisory_lock_int4, lock_key, policy_key)))
+	{
+		ereport(NOTICE, (errmsg("policy \"%s\" is already running; skipped", run->target.name)));
+		MemoryContextSwitchTo(previous);
+		MemoryContextDelete(run_context);
+		return;
+	}
+	PG_TRY();
+	{
+		RunLocked(run);
+	}
+	PG_CATCH();
+	{
+		(void) DirectFunctionCall2(pg_advisory_unlock_int4, lock_key, policy_key);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	(void) DirectFunctionCall2(pg_advisory_unlock_int4, lock_key, policy_key);
+	MemoryContextSwitchTo(previous);
+	MemoryContextDelete(run_context);
+}
+
+} // namespace
+
+void
+RunPolicies(const char *policy_name, bool nonatomic, const char *invoked_by)
+{
+	List *ids = NIL;
+	if (policy_name != nullptr)
+	{
+		Oid relid;
+		int64 *id = static_cast<int64 *>(palloc(sizeof(int64)));
+		*id = catalog::FindPolicyForOwner(policy_name, &relid);
+		ids = list_make1(id);
+	}
+	SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0);
+	MemoryContext context = CurrentMemoryContext;
+	if (policy_name == nullptr)
+	{
+		ids = ListPolicyIds(true, !superuser());
+	}
+	ListCell *cell;
+	foreach (cell, ids)
+	{
+		RunOne(*static_cast<int64 *>(lfirst(cell)), nonatomic, invoked_by, context);
+		MemoryContextSwitchTo(context);
+	}
+	SPI_finish();
+}
+
+} // namespace retention::purge

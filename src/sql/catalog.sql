@@ -1,0 +1,85 @@
+-- _retention.policy: one row per policy. Expressions are stored twice: as written (for people)
+-- and as analysed node trees bound to column numbers (for runs), so renaming a column is
+-- harmless and a dropped or retyped column is detected instead of binding to another one.
+CREATE SEQUENCE _retention.policy_id_seq;
+
+CREATE TABLE _retention.policy (
+    id                 bigint PRIMARY KEY DEFAULT nextval('_retention.policy_id_seq'),
+    name               text NOT NULL,
+    relid              regclass NOT NULL,
+    relid_oid          oid NOT NULL,
+    relation_name      text NOT NULL,
+    trigger            text NOT NULL,
+    trigger_bin        text NOT NULL,
+    retain             interval NOT NULL,
+    grace              interval NOT NULL,
+    action             text NOT NULL,
+    anonymize          jsonb,
+    anonymize_bin      jsonb,
+    keep_when          text,
+    keep_when_bin      text,
+    tenant_column      name,
+    subject_column     name,
+    min_retain         interval,
+    max_retain         interval,
+    run_every          interval NOT NULL,
+    priority           int NOT NULL,
+    batch_size         int NOT NULL,
+    partition_interval interval,
+    premake            int NOT NULL,
+    archive_to         regclass,
+    enabled            boolean NOT NULL,
+    timezone           text NOT NULL,
+    version            int NOT NULL DEFAULT 1,
+    created_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by         text NOT NULL DEFAULT CURRENT_USER,
+    CONSTRAINT policy_name_key UNIQUE (name),
+    CONSTRAINT policy_action_check CHECK (action IN ('delete', 'anonymize')),
+    CONSTRAINT policy_batch_size_check CHECK (batch_size >= 1),
+    CONSTRAINT policy_premake_check CHECK (premake >= 0),
+    CONSTRAINT policy_version_check CHECK (version >= 1)
+);
+COMMENT ON TABLE _retention.policy IS 'retention policies (internal; read retention.policies)';
+
+-- _retention.policy_state: the mutable run state of each policy (not part of the audit).
+CREATE TABLE _retention.policy_state (
+    policy_id            bigint PRIMARY KEY
+                         REFERENCES _retention.policy (id) ON DELETE CASCADE,
+    last_run_id          bigint,
+    last_started_at      timestamptz,
+    last_finished_at     timestamptz,
+    last_status          text,
+    last_error           text,
+    consecutive_failures int NOT NULL DEFAULT 0,
+    next_run_at          timestamptz,
+    running_pid          int,
+    CONSTRAINT policy_state_status_check
+        CHECK (last_status IN ('running', 'ok', 'partial', 'failed', 'interrupted'))
+);
+
+CREATE SEQUENCE _retention.run_id_seq;
+
+-- _retention.policy_change: every change to a policy or to a tenant override.
+CREATE SEQUENCE _retention.policy_change_id_seq;
+CREATE TABLE _retention.policy_change (
+    id             bigint PRIMARY KEY DEFAULT nextval('_retention.policy_change_id_seq'),
+    policy_id      bigint NOT NULL,
+    policy_name    text NOT NULL,
+    changed_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    changed_by     text NOT NULL,
+    setting        text NOT NULL,
+    tenant         text,
+    old_value      text,
+    new_value      text,
+    direction      text,
+    policy_version int NOT NULL,
+    CONSTRAINT policy_change_direction_check CHECK (direction IN ('increase', 'decrease'))
+);
+CREATE INDEX policy_change_policy_idx ON _retention.policy_change (policy_name, id);
+
+SELECT pg_catalog.pg_extension_config_dump('_retention.policy', '');
+SELECT pg_catalog.pg_extension_config_dump('_retention.policy_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('_retention.policy_state', '');
+SELECT pg_catalog.pg_extension_config_dump('_retention.run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('_retention.policy_change', '');
+SELECT pg_catalog.pg_extension_config_dump('_retention.policy_change_id_seq', '');

@@ -1,0 +1,20 @@
+-- Privileges (SPEC "Security"). PUBLIC may use the schema and call the policy functions, run
+-- and preview (which check relation ownership themselves) and subject_digest. Everything else
+-- is for the DBA to grant to compliance and analyst roles.
+REVOKE ALL ON ALL TABLES IN SCHEMA retention FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA _retention FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA _retention FROM PUBLIC;
+REVOKE ALL ON FUNCTION retention.verify_audit() FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA retention TO PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    retention.add_policy(text, regclass, text, interval, interval, text, jsonb, text, name, name,
+                         interval, interval, interval, int, int, interval, int, regclass,
+                         boolean, text),
+    retention.alter_policy(text, text, interval, interval, text, jsonb, text, name, name,
+                           interval, interval, interval, int, int, interval, int, regclass,
+                           boolean, text),
+    retention.drop_policy(text),
+    retention.preview(text, timestamptz)
+    TO PUBLIC;
+GRANT EXECUTE ON PROCEDURE retention.run(text) TO PUBLIC;

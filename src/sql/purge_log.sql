@@ -1,0 +1,102 @@
+-- retention.purge_log: the append-only, hash-chained audit log. One row per committed unit of
+-- work, inserted in that unit's transaction by the extension's C++ code.
+--
+-- The chain: a BEFORE INSERT trigger (C++) takes the row lock on _retention.audit_head, so
+-- writers queue there and ids are handed out in commit order; it sets id, prev_hash (the
+-- previous row's hash) and hash = SHA-256 over a framing of the row's columns' binary forms.
+-- retention.verify_audit() recomputes the chain.
+CREATE TABLE retention.purge_log (
+    id             bigint NOT NULL,
+    run_id         bigint,
+    started_at     timestamptz NOT NULL,
+    finished_at    timestamptz NOT NULL,
+    policy_name    text,
+    relation       text,
+    kind           text NOT NULL,
+    cutoff         timestamptz,
+    rows_affected  bigint NOT NULL DEFAULT 0,
+    rows_failed    bigint NOT NULL DEFAULT 0,
+    partitions     text[],
+    subject_digest text,
+    status         text NOT NULL,
+    error          text,
+    invoked_by     text NOT NULL,
+    policy_version int,
+    prev_hash      bytea,
+    hash           bytea NOT NULL,
+    CONSTRAINT purge_log_pkey PRIMARY KEY (id),
+    CONSTRAINT purge_log_kind_check CHECK (kind IN ('delete', 'drop_partition', 'anonymize',
+                                                    'erasure', 'export', 'hold', 'release')),
+    CONSTRAINT purge_log_status_check CHECK (status IN ('ok', 'partial', 'failed')),
+    CONSTRAINT purge_log_rows_check CHECK (rows_affected >= 0 AND rows_failed >= 0)
+);
+CREATE INDEX purge_log_run_idx ON retention.purge_log (run_id);
+CREATE INDEX purge_log_policy_idx ON retention.purge_log (policy_name, started_at);
+COMMENT ON TABLE retention.purge_log IS
+    'append-only audit log of every purge, with a SHA-256 hash chain (see retention.verify_audit())';
+
+-- The head of the chain: one row, locked by every writer until it commits.
+CREATE TABLE _retention.audit_head (
+    singleton bool PRIMARY KEY DEFAULT true,
+    last_id   bigint NOT NULL DEFAULT 0,
+    last_hash bytea,
+    CONSTRAINT audit_head_singleton CHECK (singleton)
+);
+INSERT INTO _retention.audit_head DEFAULT VALUES;
+
+CREATE FUNCTION _retention.purge_log_chain() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'retention_purge_log_chain';
+CREATE TRIGGER purge_log_chain BEFORE INSERT ON retention.purge_log
+    FOR EACH ROW EXECUTE FUNCTION _retention.purge_log_chain();
+
+-- The hash a row should carry, recomputed from its stored columns (prev_hash included).
+CREATE FUNCTION _retention.audit_row_hash(retention.purge_log) RETURNS bytea
+    LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'retention_audit_row_hash';
+
+-- Append-only: UPDATE, DELETE and TRUNCATE are refused for every role but a superuser.
+CREATE FUNCTION _retention.purge_log_append_only() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'retention_purge_log_append_only';
+CREATE TRIGGER purge_log_append_only BEFORE UPDATE OR DELETE ON retention.purge_log
+    FOR EACH ROW EXECUTE FUNCTION _retention.purge_log_append_only();
+CREATE TRIGGER purge_log_no_truncate BEFORE TRUNCATE ON retention.purge_log
+    FOR EACH STATEMENT EXECUTE FUNCTION _retention.purge_log_append_only();
+
+SELECT pg_catalog.pg_extension_config_dump('retention.purge_log', '');
+SELECT pg_catalog.pg_extension_config_dump('_retention.audit_head', '');
+
+CREATE FUNCTION retention.verify_audit()
+RETURNS TABLE (ok boolean, rows_checked bigint, first_bad_id bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH chain AS (
+        SELECT l.id,
+               row_number() OVER w AS position,
+               l.hash IS NOT DISTINCT FROM _retention.audit_row_hash(l) AS hash_ok,
+               l.prev_hash IS NOT DISTINCT FROM lag(l.hash) OVER w AS link_ok,
+               last_value(l.hash) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
+                                        AND UNBOUNDED FOLLOWING) AS tail_hash
+        FROM retention.purge_log AS l
+        WINDOW w AS (ORDER BY l.id)
+    ),
+    first_bad AS (
+        SELECT id, position FROM chain WHERE NOT (hash_ok AND link_ok) ORDER BY id LIMIT 1
+    ),
+    -- rows removed from the end of the chain leave the head pointing past the last row
+    tail AS (
+        SELECT h.last_id AS id,
+               (SELECT count(*) FROM chain) + 1 AS position
+        FROM _retention.audit_head AS h
+        WHERE h.last_hash IS DISTINCT FROM (SELECT tail_hash FROM chain LIMIT 1)
+    ),
+    verdict AS (
+        SELECT * FROM first_bad
+        UNION ALL
+        SELECT * FROM tail WHERE NOT EXISTS (SELECT FROM first_bad)
+    )
+    SELECT NOT EXISTS (SELECT FROM verdict),
+           coalesce((SELECT position - 1 FROM verdict), (SELECT count(*) FROM chain)),
+           (SELECT id FROM verdict)
+$$;
+COMMENT ON FUNCTION retention.verify_audit() IS
+    'walks the purge_log hash chain; ok false names the first row whose hash or link does not verify';

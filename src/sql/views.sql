@@ -1,0 +1,98 @@
+-- Views for DBAs, auditors and analysts. They read the internal catalog with the rights of
+-- their owner (the extension's owner); PUBLIC has no access (see grants.sql).
+
+CREATE VIEW retention.policies AS
+SELECT p.id,
+       p.name,
+       p.relid AS relation,
+       p.relation_name,
+       p.trigger,
+       p.retain,
+       p.grace,
+       p.action,
+       p.anonymize,
+       p.keep_when,
+       p.tenant_column,
+       p.subject_column,
+       p.min_retain,
+       p.max_retain,
+       p.run_every,
+       p.priority,
+       p.batch_size,
+       p.partition_interval,
+       p.premake,
+       p.archive_to,
+       p.enabled,
+       p.timezone,
+       p.version,
+       p.created_at,
+       p.created_by,
+       s.last_run_id,
+       s.last_started_at AS last_run_at,
+       s.last_finished_at AS last_run_finished_at,
+       s.last_status,
+       s.last_error,
+       coalesce(s.consecutive_failures, 0) AS consecutive_failures,
+       CASE WHEN p.enabled THEN coalesce(s.next_run_at, p.created_at) END AS next_run_at
+FROM _retention.policy AS p
+LEFT JOIN _retention.policy_state AS s ON s.policy_id = p.id;
+COMMENT ON VIEW retention.policies IS
+    'every policy with its settings, version, last run, next run, last status and failures';
+
+-- One row per run of a policy. A run's status is the worst of its units: failed when nothing
+-- could be done, partial when some work failed, else ok.
+CREATE VIEW retention.audit AS
+SELECT l.run_id,
+       min(l.policy_name) AS policy_name,
+       min(l.relation) AS relation,
+       min(l.started_at) AS started_at,
+       max(l.finished_at) AS finished_at,
+       max(l.finished_at) - min(l.started_at) AS duration,
+       count(*) AS units,
+       sum(l.rows_affected)::bigint AS rows_affected,
+       sum(l.rows_failed)::bigint AS rows_failed,
+       coalesce(array_agg(p.partition ORDER BY l.id) FILTER (WHERE p.partition IS NOT NULL),
+                '{}') AS partitions,
+       CASE
+           WHEN bool_or(l.status = 'failed') AND sum(l.rows_affected) = 0 THEN 'failed'
+           WHEN bool_or(l.status <> 'ok') THEN 'partial'
+           ELSE 'ok'
+       END AS status,
+       (array_agg(l.error ORDER BY l.id) FILTER (WHERE l.error IS NOT NULL))[1] AS first_error,
+       min(l.cutoff) AS cutoff,
+       min(l.invoked_by) AS invoked_by,
+       max(l.policy_version) AS policy_version,
+       array_agg(DISTINCT l.kind) AS kinds
+FROM retention.purge_log AS l
+LEFT JOIN LATERAL unnest(l.partitions) AS p(partition) ON true
+WHERE l.run_id IS NOT NULL
+GROUP BY l.run_id;
+COMMENT ON VIEW retention.audit IS 'one row per run of a policy: when, how long, rows, partitions, status, first error';
+
+CREATE VIEW retention.daily_summary AS
+SELECT a.started_at::date AS day,
+       a.policy_name,
+       count(*) AS runs,
+       sum(a.rows_affected)::bigint AS rows_affected,
+       sum(cardinality(a.partitions))::bigint AS partitions_dropped,
+       count(*) FILTER (WHERE a.status <> 'ok') AS failures,
+       sum(a.rows_failed)::bigint AS rows_failed
+FROM retention.audit AS a
+GROUP BY 1, 2;
+COMMENT ON VIEW retention.daily_summary IS 'per day and policy: runs, rows, partitions, failures';
+
+CREATE VIEW retention.policy_changes AS
+SELECT c.id,
+       c.policy_id,
+       c.policy_name,
+       c.changed_at,
+       c.changed_by,
+       c.setting,
+       c.tenant,
+       c.old_value,
+       c.new_value,
+       c.direction,
+       c.policy_version
+FROM _retention.policy_change AS c;
+COMMENT ON VIEW retention.policy_changes IS
+    'every change to a policy or a tenant override, with the resulting policy version';
