@@ -44,8 +44,7 @@ public:
 		std::snprintf(sqlstate_, sizeof(sqlstate_), "%s", sqlstate);
 	}
 
-	Error &
-	Detail(const char *fmt, ...) __attribute__((format(printf, 2, 3)))
+	Error &Detail(const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 	{
 		va_list args;
 		va_start(args, fmt);
@@ -54,8 +53,7 @@ public:
 		return *this;
 	}
 
-	Error &
-	Hint(const char *fmt, ...) __attribute__((format(printf, 2, 3)))
+	Error &Hint(const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 	{
 		va_list args;
 		va_start(args, fmt);
@@ -64,30 +62,25 @@ public:
 		return *this;
 	}
 
-	const char *
-	what() const noexcept override
+	const char *what() const noexcept override
 	{
 		return message_.c_str();
 	}
-	const char *
-	SqlState() const noexcept
+	const char *SqlState() const noexcept
 	{
 		return sqlstate_;
 	}
-	const std::string &
-	DetailText() const noexcept
+	const std::string &DetailText() const noexcept
 	{
 		return detail_;
 	}
-	const std::string &
-	HintText() const noexcept
+	const std::string &HintText() const noexcept
 	{
 		return hint_;
 	}
 
 private:
-	static std::string
-	Format(const char *fmt, va_list args) __attribute__((format(printf, 1, 0)))
+	static std::string Format(const char *fmt, va_list args) __attribute__((format(printf, 1, 0)))
 	{
 		char buffer[1024];
 		std::vsnprintf(buffer, sizeof(buffer), fmt, args);

@@ -22,27 +22,26 @@ void
 Define()
 {
 	DefineCustomBoolVariable("retention.enabled",
-							 "Whether the background worker enforces retention policies.",
-							 "Off leaves scheduling to CALL retention.run() (or pg_cron).",
-							 &enabled, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-	DefineCustomIntVariable("retention.naptime",
-							"How often the background worker looks for due policies.", nullptr,
-							&naptime_seconds, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
-							nullptr, nullptr);
+	                         "Whether the background worker enforces retention policies.",
+	                         "Off leaves scheduling to CALL retention.run() (or pg_cron).",
+	                         &enabled, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable(
+	    "retention.naptime", "How often the background worker looks for due policies.", nullptr,
+	    &naptime_seconds, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("retention.lock_timeout",
-							"The longest wait for a lock before partition DDL gives up until the "
-							"next run.",
-							nullptr, &lock_timeout_ms, 1000, 1, 3600 * 1000, PGC_SUSET,
-							GUC_UNIT_MS, nullptr, nullptr, nullptr);
+	                        "The longest wait for a lock before partition DDL gives up until the "
+	                        "next run.",
+	                        nullptr, &lock_timeout_ms, 1000, 1, 3600 * 1000, PGC_SUSET, GUC_UNIT_MS,
+	                        nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("retention.max_runtime",
-							"A run stops cleanly between batches after this long (0: no limit).",
-							nullptr, &max_runtime_ms, 0, 0, INT_MAX, PGC_SUSET, GUC_UNIT_MS,
-							nullptr, nullptr, nullptr);
+	                        "A run stops cleanly between batches after this long (0: no limit).",
+	                        nullptr, &max_runtime_ms, 0, 0, INT_MAX, PGC_SUSET, GUC_UNIT_MS,
+	                        nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("retention.max_rows_per_second",
-							"Throttle: runs pause between batches to stay under this many rows "
-							"per second (0: no limit).",
-							nullptr, &max_rows_per_second, 0, 0, INT_MAX, PGC_SUSET, 0, nullptr,
-							nullptr, nullptr);
+	                        "Throttle: runs pause between batches to stay under this many rows "
+	                        "per second (0: no limit).",
+	                        nullptr, &max_rows_per_second, 0, 0, INT_MAX, PGC_SUSET, 0, nullptr,
+	                        nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("retention");
 #else

@@ -10,13 +10,12 @@
 
 extern "C"
 {
-PG_MODULE_MAGIC;
+	PG_MODULE_MAGIC;
 
-PGDLLEXPORT void _PG_init(void);
+	PGDLLEXPORT void _PG_init(void);
 
-void
-_PG_init(void)
-{
-	retention::guc::Define();
-}
+	void _PG_init(void)
+	{
+		retention::guc::Define();
+	}
 }

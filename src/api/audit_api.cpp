@@ -27,102 +27,104 @@ DigestToBytea(const retention::policy::Digest &digest)
 extern "C"
 {
 
-/*
- * BEFORE INSERT ON retention.purge_log: hands out the next id and links the row to the chain.
- * The row lock on _retention.audit_head is held until the inserting transaction ends, so
- * writers are serialised and id order is commit order. A row that arrives with its id already
- * set is a restore (pg_restore of the extension's data) and is kept as it is.
- */
-RETENTION_SQL_FUNCTION(retention_purge_log_chain)
-{
-	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigger->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigger->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigger->tg_event))
+	/*
+	 * BEFORE INSERT ON retention.purge_log: hands out the next id and links the row to the chain.
+	 * The row lock on _retention.audit_head is held until the inserting transaction ends, so
+	 * writers are serialised and id order is commit order. A row that arrives with its id already
+	 * set is a restore (pg_restore of the extension's data) and is kept as it is.
+	 */
+	RETENTION_SQL_FUNCTION(retention_purge_log_chain)
 	{
-		elog(ERROR, "retention_purge_log_chain must fire BEFORE INSERT FOR EACH ROW");
-	}
-	HeapTuple tuple = trigger->tg_trigtuple;
-	TupleDesc desc = trigger->tg_relation->rd_att;
-	const int id_column = SPI_fnumber(desc, "id");
-	const int prev_column = SPI_fnumber(desc, "prev_hash");
-	const int hash_column = SPI_fnumber(desc, "hash");
-	bool isnull;
-	(void) heap_getattr(tuple, id_column, desc, &isnull);
-	if (!isnull)
-	{
-		return PointerGetDatum(tuple);
+		TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
+		if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigger->tg_event) ||
+		    !TRIGGER_FIRED_FOR_ROW(trigger->tg_event) ||
+		    !TRIGGER_FIRED_BY_INSERT(trigger->tg_event))
+		{
+			elog(ERROR, "retention_purge_log_chain must fire BEFORE INSERT FOR EACH ROW");
+		}
+		HeapTuple tuple = trigger->tg_trigtuple;
+		TupleDesc desc = trigger->tg_relation->rd_att;
+		const int id_column = SPI_fnumber(desc, "id");
+		const int prev_column = SPI_fnumber(desc, "prev_hash");
+		const int hash_column = SPI_fnumber(desc, "hash");
+		bool isnull;
+		(void)heap_getattr(tuple, id_column, desc, &isnull);
+		if (!isnull)
+		{
+			return PointerGetDatum(tuple);
+		}
+
+		MemoryContext caller_context = CurrentMemoryContext;
+		SPI_connect();
+		if (SPI_execute("SELECT last_id, last_hash FROM _retention.audit_head FOR UPDATE", false,
+		                1) != SPI_OK_SELECT ||
+		    SPI_processed != 1)
+		{
+			elog(ERROR, "the audit chain head is missing");
+		}
+		bool hash_null;
+		const int64 last_id =
+		    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		const Datum last_hash =
+		    SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &hash_null);
+
+		MemoryContext spi_context = MemoryContextSwitchTo(caller_context);
+		int columns[2] = {id_column, prev_column};
+		Datum values[2] = {Int64GetDatum(last_id + 1),
+		                   hash_null ? Datum(0) : datumCopy(last_hash, false, -1)};
+		bool nulls[2] = {false, hash_null};
+		HeapTuple linked = heap_modify_tuple_by_cols(tuple, desc, 2, columns, values, nulls);
+		bytea *hash = DigestToBytea(retention::catalog::HashAuditTuple(linked, desc));
+		int hash_columns[1] = {hash_column};
+		Datum hash_values[1] = {PointerGetDatum(hash)};
+		bool hash_nulls[1] = {false};
+		HeapTuple result =
+		    heap_modify_tuple_by_cols(linked, desc, 1, hash_columns, hash_values, hash_nulls);
+		MemoryContextSwitchTo(spi_context);
+
+		Oid types[2] = {INT8OID, BYTEAOID};
+		Datum head[2] = {Int64GetDatum(last_id + 1), PointerGetDatum(hash)};
+		SPI_execute_with_args("UPDATE _retention.audit_head SET last_id = $1, last_hash = $2", 2,
+		                      types, head, nullptr, false, 0);
+		SPI_finish();
+		return PointerGetDatum(result);
 	}
 
-	MemoryContext caller_context = CurrentMemoryContext;
-	SPI_connect();
-	if (SPI_execute("SELECT last_id, last_hash FROM _retention.audit_head FOR UPDATE", false, 1) !=
-			SPI_OK_SELECT ||
-		SPI_processed != 1)
+	/* The hash a purge_log row should carry, recomputed from its columns. */
+	RETENTION_SQL_FUNCTION(retention_audit_row_hash)
 	{
-		elog(ERROR, "the audit chain head is missing");
+		HeapTupleHeader header = PG_GETARG_HEAPTUPLEHEADER(0);
+		TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(header),
+		                                        HeapTupleHeaderGetTypMod(header));
+		HeapTupleData tuple;
+		tuple.t_len = HeapTupleHeaderGetDatumLength(header);
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = header;
+		bytea *hash = DigestToBytea(retention::catalog::HashAuditTuple(&tuple, desc));
+		ReleaseTupleDesc(desc);
+		PG_RETURN_BYTEA_P(hash);
 	}
-	bool hash_null;
-	const int64 last_id =
-		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	const Datum last_hash =
-		SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &hash_null);
 
-	MemoryContext spi_context = MemoryContextSwitchTo(caller_context);
-	int columns[2] = {id_column, prev_column};
-	Datum values[2] = {Int64GetDatum(last_id + 1), hash_null ? Datum(0) : datumCopy(last_hash, false, -1)};
-	bool nulls[2] = {false, hash_null};
-	HeapTuple linked = heap_modify_tuple_by_cols(tuple, desc, 2, columns, values, nulls);
-	bytea *hash = DigestToBytea(retention::catalog::HashAuditTuple(linked, desc));
-	int hash_columns[1] = {hash_column};
-	Datum hash_values[1] = {PointerGetDatum(hash)};
-	bool hash_nulls[1] = {false};
-	HeapTuple result = heap_modify_tuple_by_cols(linked, desc, 1, hash_columns, hash_values,
-												 hash_nulls);
-	MemoryContextSwitchTo(spi_context);
-
-	Oid types[2] = {INT8OID, BYTEAOID};
-	Datum head[2] = {Int64GetDatum(last_id + 1), PointerGetDatum(hash)};
-	SPI_execute_with_args("UPDATE _retention.audit_head SET last_id = $1, last_hash = $2", 2,
-						  types, head, nullptr, false, 0);
-	SPI_finish();
-	return PointerGetDatum(result);
-}
-
-/* The hash a purge_log row should carry, recomputed from its columns. */
-RETENTION_SQL_FUNCTION(retention_audit_row_hash)
-{
-	HeapTupleHeader header = PG_GETARG_HEAPTUPLEHEADER(0);
-	TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(header),
-											HeapTupleHeaderGetTypMod(header));
-	HeapTupleData tuple;
-	tuple.t_len = HeapTupleHeaderGetDatumLength(header);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = header;
-	bytea *hash = DigestToBytea(retention::catalog::HashAuditTuple(&tuple, desc));
-	ReleaseTupleDesc(desc);
-	PG_RETURN_BYTEA_P(hash);
-}
-
-/* UPDATE, DELETE and TRUNCATE of the audit log: refused for everyone but a superuser. */
-RETENTION_SQL_FUNCTION(retention_purge_log_append_only)
-{
-	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
-	if (!CALLED_AS_TRIGGER(fcinfo))
+	/* UPDATE, DELETE and TRUNCATE of the audit log: refused for everyone but a superuser. */
+	RETENTION_SQL_FUNCTION(retention_purge_log_append_only)
 	{
-		elog(ERROR, "retention_purge_log_append_only must be called as a trigger");
+		TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
+		if (!CALLED_AS_TRIGGER(fcinfo))
+		{
+			elog(ERROR, "retention_purge_log_append_only must be called as a trigger");
+		}
+		if (!superuser())
+		{
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			                errmsg("retention.purge_log is append-only"),
+			                errdetail("Audit rows cannot be updated, deleted or truncated.")));
+		}
+		if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event))
+		{
+			return PointerGetDatum(trigger->tg_newtuple);
+		}
+		return TRIGGER_FIRED_FOR_ROW(trigger->tg_event) ? PointerGetDatum(trigger->tg_trigtuple)
+		                                                : PointerGetDatum(nullptr);
 	}
-	if (!superuser())
-	{
-		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						errmsg("retention.purge_log is append-only"),
-						errdetail("Audit rows cannot be updated, deleted or truncated.")));
-	}
-	if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event))
-	{
-		return PointerGetDatum(trigger->tg_newtuple);
-	}
-	return TRIGGER_FIRED_FOR_ROW(trigger->tg_event) ? PointerGetDatum(trigger->tg_trigtuple)
-													: PointerGetDatum(nullptr);
-}
 }

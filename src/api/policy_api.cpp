@@ -9,40 +9,40 @@ using retention::catalog::PolicyInput;
 extern "C"
 {
 
-RETENTION_SQL_FUNCTION(retention_add_policy)
-{
-	PolicyInput input;
-	for (int i = 0; i < retention::catalog::POLICY_ARG_COUNT; i++)
+	RETENTION_SQL_FUNCTION(retention_add_policy)
 	{
-		input.isnull[i] = PG_ARGISNULL(i);
-		input.values[i] = input.isnull[i] ? Datum(0) : PG_GETARG_DATUM(i);
+		PolicyInput input;
+		for (int i = 0; i < retention::catalog::POLICY_ARG_COUNT; i++)
+		{
+			input.isnull[i] = PG_ARGISNULL(i);
+			input.values[i] = input.isnull[i] ? Datum(0) : PG_GETARG_DATUM(i);
+		}
+		PG_RETURN_INT64(retention::catalog::AddPolicy(&input));
 	}
-	PG_RETURN_INT64(retention::catalog::AddPolicy(&input));
-}
 
-/* alter_policy(name, <add_policy's parameters from trigger on>): argument i maps to i + 1. */
-RETENTION_SQL_FUNCTION(retention_alter_policy)
-{
-	if (PG_ARGISNULL(0))
+	/* alter_policy(name, <add_policy's parameters from trigger on>): argument i maps to i + 1. */
+	RETENTION_SQL_FUNCTION(retention_alter_policy)
 	{
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("policy name must not be NULL")));
+		if (PG_ARGISNULL(0))
+		{
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			                errmsg("policy name must not be NULL")));
+		}
+		PolicyInput changes;
+		changes.isnull[retention::catalog::ARG_NAME] = true;
+		changes.isnull[retention::catalog::ARG_RELATION] = true;
+		for (int i = retention::catalog::ARG_TRIGGER; i < retention::catalog::POLICY_ARG_COUNT; i++)
+		{
+			changes.isnull[i] = PG_ARGISNULL(i - 1);
+			changes.values[i] = changes.isnull[i] ? Datum(0) : PG_GETARG_DATUM(i - 1);
+		}
+		retention::catalog::AlterPolicy(text_to_cstring(PG_GETARG_TEXT_PP(0)), &changes);
+		PG_RETURN_VOID();
 	}
-	PolicyInput changes;
-	changes.isnull[retention::catalog::ARG_NAME] = true;
-	changes.isnull[retention::catalog::ARG_RELATION] = true;
-	for (int i = retention::catalog::ARG_TRIGGER; i < retention::catalog::POLICY_ARG_COUNT; i++)
-	{
-		changes.isnull[i] = PG_ARGISNULL(i - 1);
-		changes.values[i] = changes.isnull[i] ? Datum(0) : PG_GETARG_DATUM(i - 1);
-	}
-	retention::catalog::AlterPolicy(text_to_cstring(PG_GETARG_TEXT_PP(0)), &changes);
-	PG_RETURN_VOID();
-}
 
-RETENTION_SQL_FUNCTION(retention_drop_policy)
-{
-	retention::catalog::DropPolicy(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	PG_RETURN_VOID();
-}
+	RETENTION_SQL_FUNCTION(retention_drop_policy)
+	{
+		retention::catalog::DropPolicy(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+		PG_RETURN_VOID();
+	}
 }

@@ -18,9 +18,9 @@ namespace
 {
 
 constexpr const char *HASHED_COLUMNS[] = {
-	"id",			 "run_id",		   "started_at",	 "finished_at", "policy_name", "relation",
-	"kind",			 "cutoff",		   "rows_affected", "rows_failed", "partitions",  "subject_digest",
-	"status",		 "error",		   "invoked_by",	 "policy_version", "prev_hash"};
+    "id",     "run_id", "started_at",    "finished_at",    "policy_name", "relation",
+    "kind",   "cutoff", "rows_affected", "rows_failed",    "partitions",  "subject_digest",
+    "status", "error",  "invoked_by",    "policy_version", "prev_hash"};
 
 void
 AddInteger(policy::AuditHasher *hasher, uint64 value)
@@ -97,24 +97,24 @@ WriteAudit(const AuditRecord *record)
 {
 	constexpr int COUNT = 15;
 	Oid types[COUNT] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID,
-						TEXTOID, TIMESTAMPTZOID, INT8OID,		 INT8OID, TEXTARRAYOID,
-						TEXTOID, TEXTOID,		 TEXTOID,		 TEXTOID, INT4OID};
+	                    TEXTOID, TIMESTAMPTZOID, INT8OID,        INT8OID, TEXTARRAYOID,
+	                    TEXTOID, TEXTOID,        TEXTOID,        TEXTOID, INT4OID};
 	auto text = [](const char *value) { return value ? CStringGetTextDatum(value) : Datum(0); };
 	Datum values[COUNT] = {Int64GetDatum(record->run_id),
-						   TimestampTzGetDatum(record->started_at),
-						   TimestampTzGetDatum(record->finished_at),
-						   text(record->policy_name),
-						   text(record->relation),
-						   text(record->kind),
-						   TimestampTzGetDatum(record->cutoff),
-						   Int64GetDatum(record->rows_affected),
-						   Int64GetDatum(record->rows_failed),
-						   record->partitions,
-						   text(record->subject_digest),
-						   text(record->status),
-						   text(record->error),
-						   text(record->invoked_by),
-						   Int32GetDatum(record->policy_version)};
+	                       TimestampTzGetDatum(record->started_at),
+	                       TimestampTzGetDatum(record->finished_at),
+	                       text(record->policy_name),
+	                       text(record->relation),
+	                       text(record->kind),
+	                       TimestampTzGetDatum(record->cutoff),
+	                       Int64GetDatum(record->rows_affected),
+	                       Int64GetDatum(record->rows_failed),
+	                       record->partitions,
+	                       text(record->subject_digest),
+	                       text(record->status),
+	                       text(record->error),
+	                       text(record->invoked_by),
+	                       Int32GetDatum(record->policy_version)};
 	char nulls[COUNT];
 	for (int i = 0; i < COUNT; i++)
 	{
@@ -131,11 +131,11 @@ WriteAudit(const AuditRecord *record)
 
 	const pg::Scope scope = pg::AsExtensionOwner();
 	const int rc = SPI_execute_with_args(
-		"INSERT INTO retention.purge_log (run_id, started_at, finished_at, policy_name, "
-		"relation, kind, cutoff, rows_affected, rows_failed, partitions, subject_digest, status, "
-		"error, invoked_by, policy_version) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-		COUNT, types, values, nulls, false, 0);
+	    "INSERT INTO retention.purge_log (run_id, started_at, finished_at, policy_name, "
+	    "relation, kind, cutoff, rows_affected, rows_failed, partitions, subject_digest, status, "
+	    "error, invoked_by, policy_version) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+	    COUNT, types, values, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 	{
 		elog(ERROR, "could not write the audit log: %s", SPI_result_code_string(rc));

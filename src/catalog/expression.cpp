@@ -46,12 +46,12 @@ ParseSingleExpression(const char *text, const char *what, const char **source)
 		{
 			select = castNode(SelectStmt, statement);
 			if (select->op != SETOP_NONE || select->fromClause != NIL ||
-				select->whereClause != nullptr || select->groupClause != NIL ||
-				select->havingClause != nullptr || select->windowClause != NIL ||
-				select->sortClause != NIL || select->limitCount != nullptr ||
-				select->limitOffset != nullptr || select->lockingClause != NIL ||
-				select->withClause != nullptr || select->distinctClause != NIL ||
-				select->intoClause != nullptr || select->valuesLists != NIL)
+			    select->whereClause != nullptr || select->groupClause != NIL ||
+			    select->havingClause != nullptr || select->windowClause != NIL ||
+			    select->sortClause != NIL || select->limitCount != nullptr ||
+			    select->limitOffset != nullptr || select->lockingClause != NIL ||
+			    select->withClause != nullptr || select->distinctClause != NIL ||
+			    select->intoClause != nullptr || select->valuesLists != NIL)
 			{
 				problem = "it has clauses besides one expression";
 			}
@@ -67,9 +67,9 @@ ParseSingleExpression(const char *text, const char *what, const char **source)
 	}
 	if (problem != nullptr)
 	{
-		ereport(ERROR, (errcode(ERRCODE_SYNTAX_ERROR),
-						errmsg("%s must be a single SQL expression", what),
-						errdetail("The text \"%s\" was refused because %s.", text, problem)));
+		ereport(ERROR,
+		        (errcode(ERRCODE_SYNTAX_ERROR), errmsg("%s must be a single SQL expression", what),
+		         errdetail("The text \"%s\" was refused because %s.", text, problem)));
 	}
 	return linitial_node(ResTarget, select->targetList)->val;
 }
@@ -103,10 +103,10 @@ CheckVars(Node *node, VarCheck *check)
 	{
 		Var *var = castNode(Var, node);
 		if (static_cast<int>(var->varlevelsup) == check->depth && var->varno == 1 &&
-			var->varattno > 0)
+		    var->varattno > 0)
 		{
 			HeapTuple tuple = SearchSysCache2(ATTNUM, ObjectIdGetDatum(check->relid),
-											  Int16GetDatum(var->varattno));
+			                                  Int16GetDatum(var->varattno));
 			bool ok = false;
 			if (HeapTupleIsValid(tuple))
 			{
@@ -116,13 +116,13 @@ CheckVars(Node *node, VarCheck *check)
 			}
 			if (!ok)
 			{
-				ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-								errmsg("%s refers to a column that was dropped or changed type",
-									   check->what),
-								errdetail("Column number %d of relation %u no longer has type %s.",
-										  var->varattno, check->relid,
-										  format_type_be(var->vartype)),
-								errhint("Alter or drop the policy.")));
+				ereport(
+				    ERROR,
+				    (errcode(ERRCODE_UNDEFINED_COLUMN),
+				     errmsg("%s refers to a column that was dropped or changed type", check->what),
+				     errdetail("Column number %d of relation %u no longer has type %s.",
+				               var->varattno, check->relid, format_type_be(var->vartype)),
+				     errhint("Alter or drop the policy.")));
 			}
 		}
 		return false;
@@ -131,7 +131,7 @@ CheckVars(Node *node, VarCheck *check)
 	{
 		check->depth++;
 		const bool result = query_tree_walker(castNode(Query, node),
-											  reinterpret_cast<bool (*)()>(CheckVars), check, 0);
+		                                      reinterpret_cast<bool (*)()>(CheckVars), check, 0);
 		check->depth--;
 		return result;
 	}
@@ -142,7 +142,7 @@ CheckVars(Node *node, VarCheck *check)
 
 char *
 CompileExpression(Relation rel, const char *text, ExpressionRole role, const char *what,
-				  AttrNumber target, AttrNumber *bare_column)
+                  AttrNumber target, AttrNumber *bare_column)
 {
 	const char *source = nullptr;
 	Node *raw = ParseSingleExpression(text, what, &source);
@@ -150,7 +150,7 @@ CompileExpression(Relation rel, const char *text, ExpressionRole role, const cha
 	ParseState *pstate = make_parsestate(nullptr);
 	pstate->p_sourcetext = source;
 	ParseNamespaceItem *item =
-		addRangeTableEntryForRelation(pstate, rel, AccessShareLock, nullptr, false, true);
+	    addRangeTableEntryForRelation(pstate, rel, AccessShareLock, nullptr, false, true);
 	addNSItemToQuery(pstate, item, true, true, true);
 
 	Node *expr = transformExpr(pstate, raw, EXPR_KIND_WHERE);
@@ -159,11 +159,10 @@ CompileExpression(Relation rel, const char *text, ExpressionRole role, const cha
 		case ExpressionRole::TRIGGER:
 			if (!IsTriggerType(exprType(expr)))
 			{
-				ereport(ERROR,
-						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("%s must be of type date, timestamp or timestamptz", what),
-						 errdetail("The expression \"%s\" is of type %s.", text,
-								   format_type_be(exprType(expr)))));
+				ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+				                errmsg("%s must be of type date, timestamp or timestamptz", what),
+				                errdetail("The expression \"%s\" is of type %s.", text,
+				                          format_type_be(exprType(expr)))));
 			}
 			break;
 		case ExpressionRole::KEEP_WHEN:
@@ -173,19 +172,17 @@ CompileExpression(Relation rel, const char *text, ExpressionRole role, const cha
 		{
 			const TupleDesc desc = RelationGetDescr(rel);
 			Form_pg_attribute column = TupleDescAttr(desc, target - 1);
-			Node *coerced =
-				coerce_to_target_type(pstate, expr, exprType(expr), column->atttypid,
-									  column->atttypmod, COERCION_ASSIGNMENT,
-									  COERCE_IMPLICIT_CAST, -1);
+			Node *coerced = coerce_to_target_type(pstate, expr, exprType(expr), column->atttypid,
+			                                      column->atttypmod, COERCION_ASSIGNMENT,
+			                                      COERCE_IMPLICIT_CAST, -1);
 			if (coerced == nullptr)
 			{
-				ereport(ERROR,
-						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("%s cannot be assigned to column \"%s\"", what,
-								NameStr(column->attname)),
-						 errdetail("The expression is of type %s, the column of type %s.",
-								   format_type_be(exprType(expr)),
-								   format_type_be(column->atttypid))));
+				ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+				                errmsg("%s cannot be assigned to column \"%s\"", what,
+				                       NameStr(column->attname)),
+				                errdetail("The expression is of type %s, the column of type %s.",
+				                          format_type_be(exprType(expr)),
+				                          format_type_be(column->atttypid))));
 			}
 			expr = coerced;
 			break;
@@ -195,8 +192,8 @@ CompileExpression(Relation rel, const char *text, ExpressionRole role, const cha
 	if (contain_volatile_functions(expr) && role == ExpressionRole::TRIGGER)
 	{
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("%s must not use volatile functions", what),
-						errdetail("A row's trigger value must not change between two reads.")));
+		                errmsg("%s must not use volatile functions", what),
+		                errdetail("A row's trigger value must not change between two reads.")));
 	}
 	free_parsestate(pstate);
 
@@ -213,7 +210,7 @@ DeparseExpression(const char *stored, Oid relid, const char *alias, const char *
 {
 	Node *expr = static_cast<Node *>(stringToNode(stored));
 	VarCheck check = {relid, what, 0};
-	(void) CheckVars(expr, &check);
+	(void)CheckVars(expr, &check);
 	List *context = deparse_context_for(alias, relid);
 	return deparse_expression(expr, context, false, false);
 }

@@ -29,7 +29,7 @@ enum class ExpressionRole
  * *bare_column to the column number when the expression is a plain column reference, else 0.
  */
 char *CompileExpression(Relation rel, const char *text, ExpressionRole role, const char *what,
-						AttrNumber target, AttrNumber *bare_column);
+                        AttrNumber target, AttrNumber *bare_column);
 
 /*
  * SQL text for a stored tree, with column references unqualified or qualified by `alias`,

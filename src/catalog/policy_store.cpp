@@ -24,15 +24,16 @@ namespace
 {
 
 constexpr const char *COLUMNS[POLICY_ARG_COUNT] = {
-	"name",		 "relid",		  "trigger",		   "retain",	 "grace",
-	"action",	 "anonymize",	  "keep_when",		   "tenant_column", "subject_column",
-	"min_retain", "max_retain",	  "run_every",		   "priority",	 "batch_size",
-	"partition_interval", "premake", "archive_to",	   "enabled",	 "timezone"};
+    "name",          "relid",          "trigger",    "retain",
+    "grace",         "action",         "anonymize",  "keep_when",
+    "tenant_column", "subject_column", "min_retain", "max_retain",
+    "run_every",     "priority",       "batch_size", "partition_interval",
+    "premake",       "archive_to",     "enabled",    "timezone"};
 
 constexpr Oid TYPES[POLICY_ARG_COUNT] = {
-	TEXTOID,	 REGCLASSOID, TEXTOID,	  INTERVALOID, INTERVALOID, TEXTOID,	 JSONBOID,
-	TEXTOID,	 NAMEOID,	  NAMEOID,	  INTERVALOID, INTERVALOID, INTERVALOID, INT4OID,
-	INT4OID,	 INTERVALOID, INT4OID,	  REGCLASSOID, BOOLOID,		TEXTOID};
+    TEXTOID, REGCLASSOID, TEXTOID, INTERVALOID, INTERVALOID, TEXTOID,     JSONBOID,
+    TEXTOID, NAMEOID,     NAMEOID, INTERVALOID, INTERVALOID, INTERVALOID, INT4OID,
+    INT4OID, INTERVALOID, INT4OID, REGCLASSOID, BOOLOID,     TEXTOID};
 
 /* What validation produces besides the (normalised) input. */
 struct Compiled
@@ -55,7 +56,7 @@ Datum
 IntervalFromText(const char *text)
 {
 	return DirectFunctionCall3(interval_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid),
-							   Int32GetDatum(-1));
+	                           Int32GetDatum(-1));
 }
 
 bool
@@ -76,7 +77,8 @@ IsEmptyText(const PolicyInput *input, int arg)
 void
 ApplyDefaults(PolicyInput *input)
 {
-	auto set_default = [input](int arg, Datum value) {
+	auto set_default = [input](int arg, Datum value)
+	{
 		if (input->isnull[arg])
 		{
 			input->values[arg] = value;
@@ -107,7 +109,7 @@ RequireArgument(const PolicyInput *input, int arg)
 	if (input->isnull[arg])
 	{
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("%s must not be NULL", COLUMNS[arg])));
+		                errmsg("%s must not be NULL", COLUMNS[arg])));
 	}
 }
 
@@ -118,8 +120,8 @@ ColumnNumber(Relation rel, const char *column, const char *what)
 	if (number <= 0)
 	{
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-						errmsg("%s column \"%s\" of relation \"%s\" does not exist", what, column,
-							   RelationGetRelationName(rel))));
+		                errmsg("%s column \"%s\" of relation \"%s\" does not exist", what, column,
+		                       RelationGetRelationName(rel))));
 	}
 	return number;
 }
@@ -169,9 +171,9 @@ CompileAnonymize(Relation rel, PolicyInput *input, Compiled *out)
 	if (!JB_ROOT_IS_OBJECT(jsonb) || JB_ROOT_COUNT(jsonb) == 0)
 	{
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("anonymize must be a non-empty JSON object"),
-						errhint("Map each column to an SQL expression, as in "
-								"'{\"phone\": \"NULL\"}'.")));
+		                errmsg("anonymize must be a non-empty JSON object"),
+		                errhint("Map each column to an SQL expression, as in "
+		                        "'{\"phone\": \"NULL\"}'.")));
 	}
 	StringInfoData result;
 	initStringInfo(&result);
@@ -192,16 +194,16 @@ CompileAnonymize(Relation rel, PolicyInput *input, Compiled *out)
 		if (value.type != jbvString)
 		{
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("anonymize expression for column \"%s\" must be a JSON string", column),
-					 errhint("Write SQL as a string, for example \"NULL\" or \"'redacted'\".")));
+			        (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			         errmsg("anonymize expression for column \"%s\" must be a JSON string", column),
+			         errhint("Write SQL as a string, for example \"NULL\" or \"'redacted'\".")));
 		}
 		char *expression = pnstrdup(value.val.string.val, value.val.string.len);
 		const AttrNumber number = ColumnNumber(rel, column, "anonymize");
 		AttrNumber bare = 0;
 		char *what = psprintf("anonymize expression for column \"%s\"", column);
 		char *stored =
-			CompileExpression(rel, expression, ExpressionRole::ASSIGN, what, number, &bare);
+		    CompileExpression(rel, expression, ExpressionRole::ASSIGN, what, number, &bare);
 		if (!first)
 		{
 			appendStringInfoChar(&result, ',');
@@ -223,16 +225,16 @@ CheckPartitioning(Relation rel, AttrNumber trigger_column)
 	{
 		PartitionKey key = RelationGetPartitionKey(rel);
 		ok = key->strategy == PARTITION_STRATEGY_RANGE && key->partnatts == 1 &&
-			 key->partattrs[0] == trigger_column;
+		     key->partattrs[0] == trigger_column;
 	}
 	if (!ok)
 	{
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("partition_interval needs \"%s\" to be range-partitioned on the "
-							   "trigger column",
-							   RelationGetRelationName(rel)),
-						errhint("The trigger must be a bare column that is the table's only "
-								"partition key column.")));
+		                errmsg("partition_interval needs \"%s\" to be range-partitioned on the "
+		                       "trigger column",
+		                       RelationGetRelationName(rel)),
+		                errhint("The trigger must be a bare column that is the table's only "
+		                        "partition key column.")));
 	}
 }
 
@@ -243,7 +245,7 @@ CheckArchive(Relation rel, Oid archive_id)
 	Relation archive = relation_open(archive_id, AccessShareLock);
 	const char kind = archive->rd_rel->relkind;
 	bool ok = kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE ||
-			  kind == RELKIND_FOREIGN_TABLE;
+	          kind == RELKIND_FOREIGN_TABLE;
 	int columns = 0;
 	int archive_columns = 0;
 	const TupleDesc desc = RelationGetDescr(rel);
@@ -268,10 +270,10 @@ CheckArchive(Relation rel, Oid archive_id)
 	if (!ok)
 	{
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("archive_to must be a table with the same columns as \"%s\"",
-							   RelationGetRelationName(rel)),
-						errdetail("Every column needs a column of the same name and type in the "
-								  "archive, and the archive no others.")));
+		                errmsg("archive_to must be a table with the same columns as \"%s\"",
+		                       RelationGetRelationName(rel)),
+		                errdetail("Every column needs a column of the same name and type in the "
+		                          "archive, and the archive no others.")));
 	}
 }
 
@@ -280,8 +282,8 @@ CheckTimezone(const PolicyInput *input)
 {
 	char *zone = TextDatumGetCString(input->values[ARG_TIMEZONE]);
 	/* changeVal = false: only the check hook runs, raising 22023 for an unknown zone */
-	(void) set_config_option("TimeZone", zone, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SET, false,
-							 ERROR, false);
+	(void)set_config_option("TimeZone", zone, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SET, false,
+	                        ERROR, false);
 }
 
 /*
@@ -301,39 +303,36 @@ Validate(PolicyInput *input, Compiled *out)
 	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
 	{
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-						errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
-						errdetail("Retention policies apply to tables and partitioned tables.")));
+		                errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
+		                errdetail("Retention policies apply to tables and partitioned tables.")));
 	}
 	if (!pg::OwnsRelation(relid))
 	{
-		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(kind),
-					   RelationGetRelationName(rel));
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(kind), RelationGetRelationName(rel));
 	}
 	ValidateScalars(input);
 	CheckTimezone(input);
 
 	AttrNumber trigger_column = 0;
-	out->trigger_bin =
-		CompileExpression(rel, TextDatumGetCString(input->values[ARG_TRIGGER]),
-						  ExpressionRole::TRIGGER, "trigger", 0, &trigger_column);
+	out->trigger_bin = CompileExpression(rel, TextDatumGetCString(input->values[ARG_TRIGGER]),
+	                                     ExpressionRole::TRIGGER, "trigger", 0, &trigger_column);
 	out->keep_when_bin = nullptr;
 	if (!input->isnull[ARG_KEEP_WHEN])
 	{
 		AttrNumber ignored = 0;
 		out->keep_when_bin =
-			CompileExpression(rel, TextDatumGetCString(input->values[ARG_KEEP_WHEN]),
-							  ExpressionRole::KEEP_WHEN, "keep_when", 0, &ignored);
+		    CompileExpression(rel, TextDatumGetCString(input->values[ARG_KEEP_WHEN]),
+		                      ExpressionRole::KEEP_WHEN, "keep_when", 0, &ignored);
 	}
 	CompileAnonymize(rel, input, out);
 	if (!input->isnull[ARG_TENANT_COLUMN])
 	{
-		(void) ColumnNumber(rel, NameStr(*DatumGetName(input->values[ARG_TENANT_COLUMN])),
-							"tenant");
+		(void)ColumnNumber(rel, NameStr(*DatumGetName(input->values[ARG_TENANT_COLUMN])), "tenant");
 	}
 	if (!input->isnull[ARG_SUBJECT_COLUMN])
 	{
-		(void) ColumnNumber(rel, NameStr(*DatumGetName(input->values[ARG_SUBJECT_COLUMN])),
-							"subject");
+		(void)ColumnNumber(rel, NameStr(*DatumGetName(input->values[ARG_SUBJECT_COLUMN])),
+		                   "subject");
 	}
 	if (!input->isnull[ARG_PARTITION_INTERVAL])
 	{
@@ -343,8 +342,8 @@ Validate(PolicyInput *input, Compiled *out)
 	{
 		CheckArchive(rel, DatumGetObjectId(input->values[ARG_ARCHIVE_TO]));
 	}
-	out->relation_name = quote_qualified_identifier(
-		get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel));
+	out->relation_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+	                                                RelationGetRelationName(rel));
 	relation_close(rel, NoLock);
 }
 
@@ -370,29 +369,30 @@ ValueText(const PolicyInput *input, int arg)
 
 void
 LogChange(int64 policy_id, const char *policy_name, const char *setting, const char *old_value,
-		  const char *new_value, const char *direction, int version, const char *changed_by)
+          const char *new_value, const char *direction, int version, const char *changed_by)
 {
 	Oid types[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID};
 	Datum values[8] = {Int64GetDatum(policy_id),
-					   CStringGetTextDatum(policy_name),
-					   CStringGetTextDatum(setting),
-					   old_value ? CStringGetTextDatum(old_value) : 0,
-					   new_value ? CStringGetTextDatum(new_value) : 0,
-					   direction ? CStringGetTextDatum(direction) : 0,
-					   Int32GetDatum(version),
-					   CStringGetTextDatum(changed_by)};
-	char nulls[8] = {' ', ' ', ' ', old_value ? ' ' : 'n', new_value ? ' ' : 'n',
-					 direction ? ' ' : 'n', ' ', ' '};
+	                   CStringGetTextDatum(policy_name),
+	                   CStringGetTextDatum(setting),
+	                   old_value ? CStringGetTextDatum(old_value) : 0,
+	                   new_value ? CStringGetTextDatum(new_value) : 0,
+	                   direction ? CStringGetTextDatum(direction) : 0,
+	                   Int32GetDatum(version),
+	                   CStringGetTextDatum(changed_by)};
+	char nulls[8] = {
+	    ' ', ' ', ' ', old_value ? ' ' : 'n', new_value ? ' ' : 'n', direction ? ' ' : 'n',
+	    ' ', ' '};
 	SPI_execute_with_args("INSERT INTO _retention.policy_change (policy_id, policy_name, setting, "
-						  "old_value, new_value, direction, policy_version, changed_by) "
-						  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-						  8, types, values, nulls, false, 0);
+	                      "old_value, new_value, direction, policy_version, changed_by) "
+	                      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+	                      8, types, values, nulls, false, 0);
 }
 
 /* The SQL parameter list of every stored column, for INSERT and UPDATE. */
 void
 BindStored(const PolicyInput *input, const Compiled *compiled, Oid *types, Datum *values,
-		   char *nulls)
+           char *nulls)
 {
 	for (int arg = 0; arg < POLICY_ARG_COUNT; arg++)
 	{
@@ -420,7 +420,7 @@ BindStored(const PolicyInput *input, const Compiled *compiled, Oid *types, Datum
 
 constexpr int STORED_PARAMS = POLICY_ARG_COUNT + 5;
 constexpr const char *EXTRA_COLUMNS[5] = {"relid_oid", "relation_name", "trigger_bin",
-										  "keep_when_bin", "anonymize_bin"};
+                                          "keep_when_bin", "anonymize_bin"};
 
 bool
 PolicyExists(const char *name)
@@ -428,7 +428,7 @@ PolicyExists(const char *name)
 	Oid types[1] = {TEXTOID};
 	Datum values[1] = {CStringGetTextDatum(name)};
 	SPI_execute_with_args("SELECT 1 FROM _retention.policy WHERE name = $1", 1, types, values,
-						  nullptr, true, 1);
+	                      nullptr, true, 1);
 	return SPI_processed > 0;
 }
 
@@ -447,8 +447,8 @@ AddPolicy(PolicyInput *input)
 	const pg::Scope scope = pg::AsExtensionOwner();
 	if (PolicyExists(name))
 	{
-		ereport(ERROR, (errcode(ERRCODE_DUPLICATE_OBJECT),
-						errmsg("policy \"%s\" already exists", name)));
+		ereport(ERROR,
+		        (errcode(ERRCODE_DUPLICATE_OBJECT), errmsg("policy \"%s\" already exists", name)));
 	}
 	StringInfoData sql;
 	initStringInfo(&sql);
@@ -456,7 +456,7 @@ AddPolicy(PolicyInput *input)
 	for (int i = 0; i < STORED_PARAMS; i++)
 	{
 		appendStringInfo(&sql, "%s%s", i > 0 ? ", " : "",
-						 i < POLICY_ARG_COUNT ? COLUMNS[i] : EXTRA_COLUMNS[i - POLICY_ARG_COUNT]);
+		                 i < POLICY_ARG_COUNT ? COLUMNS[i] : EXTRA_COLUMNS[i - POLICY_ARG_COUNT]);
 	}
 	appendStringInfoString(&sql, ", created_by) VALUES (");
 	for (int i = 0; i < STORED_PARAMS; i++)
@@ -473,14 +473,14 @@ AddPolicy(PolicyInput *input)
 	values[STORED_PARAMS] = CStringGetTextDatum(changed_by);
 	nulls[STORED_PARAMS] = ' ';
 	if (SPI_execute_with_args(sql.data, STORED_PARAMS + 1, types, values, nulls, false, 1) !=
-			SPI_OK_INSERT_RETURNING ||
-		SPI_processed != 1)
+	        SPI_OK_INSERT_RETURNING ||
+	    SPI_processed != 1)
 	{
 		elog(ERROR, "could not insert policy \"%s\"", name);
 	}
 	bool isnull;
 	const int64 id =
-		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	LogChange(id, name, "policy", nullptr, "created", nullptr, 1, changed_by);
 	pg::Leave(scope);
 	SPI_finish();
@@ -494,19 +494,19 @@ FindPolicyForOwner(const char *name, Oid *relid)
 	const pg::Scope scope = pg::AsExtensionOwner();
 	Oid types[1] = {TEXTOID};
 	Datum values[1] = {CStringGetTextDatum(name)};
-	SPI_execute_with_args("SELECT id, relid::oid FROM _retention.policy WHERE name = $1", 1,
-						  types, values, nullptr, true, 1);
+	SPI_execute_with_args("SELECT id, relid::oid FROM _retention.policy WHERE name = $1", 1, types,
+	                      values, nullptr, true, 1);
 	pg::Leave(scope);
 	if (SPI_processed == 0)
 	{
 		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("policy \"%s\" does not exist", name)));
+		        (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("policy \"%s\" does not exist", name)));
 	}
 	bool isnull;
 	const int64 id =
-		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	*relid =
-		DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	    DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	SPI_finish();
 
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(*relid)))
@@ -515,17 +515,17 @@ FindPolicyForOwner(const char *name, Oid *relid)
 		if (!superuser())
 		{
 			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-							errmsg("permission denied for policy \"%s\"", name),
-							errdetail("Its relation no longer exists; only a superuser may "
-									  "manage the policy.")));
+			                errmsg("permission denied for policy \"%s\"", name),
+			                errdetail("Its relation no longer exists; only a superuser may "
+			                          "manage the policy.")));
 		}
 	}
 	else if (!pg::OwnsRelation(*relid))
 	{
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						errmsg("permission denied for policy \"%s\"", name),
-						errdetail("Only the owner of relation \"%s\" may manage its policies.",
-								  get_rel_name(*relid))));
+		                errmsg("permission denied for policy \"%s\"", name),
+		                errdetail("Only the owner of relation \"%s\" may manage its policies.",
+		                          get_rel_name(*relid))));
 	}
 	return id;
 }
@@ -538,8 +538,8 @@ AlterPolicy(const char *name, const PolicyInput *changes)
 	if (relid == InvalidOid)
 	{
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-						errmsg("the relation of policy \"%s\" no longer exists", name),
-						errhint("Drop the policy.")));
+		                errmsg("the relation of policy \"%s\" no longer exists", name),
+		                errhint("Drop the policy.")));
 	}
 	char *changed_by = CurrentRoleName();
 
@@ -560,7 +560,7 @@ AlterPolicy(const char *name, const PolicyInput *changes)
 	if (SPI_processed != 1)
 	{
 		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("policy \"%s\" does not exist", name)));
+		        (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("policy \"%s\" does not exist", name)));
 	}
 	PolicyInput before;
 	PolicyInput after;
@@ -584,7 +584,7 @@ AlterPolicy(const char *name, const PolicyInput *changes)
 		}
 	}
 	if (!changes->isnull[ARG_ANONYMIZE] &&
-		JB_ROOT_COUNT(DatumGetJsonbP(changes->values[ARG_ANONYMIZE])) == 0)
+	    JB_ROOT_COUNT(DatumGetJsonbP(changes->values[ARG_ANONYMIZE])) == 0)
 	{
 		after.isnull[ARG_ANONYMIZE] = true; /* '{}' clears */
 	}
@@ -600,9 +600,9 @@ AlterPolicy(const char *name, const PolicyInput *changes)
 	{
 		char *old_text = ValueText(&before, i);
 		char *new_text = ValueText(&after, i);
-		const bool same = (old_text == nullptr && new_text == nullptr) ||
-						  (old_text != nullptr && new_text != nullptr &&
-						   strcmp(old_text, new_text) == 0);
+		const bool same =
+		    (old_text == nullptr && new_text == nullptr) ||
+		    (old_text != nullptr && new_text != nullptr && strcmp(old_text, new_text) == 0);
 		if (same)
 		{
 			continue;
@@ -611,7 +611,7 @@ AlterPolicy(const char *name, const PolicyInput *changes)
 		if (i == ARG_RETAIN)
 		{
 			direction = policy::ChangeDirection(ToIntervalValue(before.values[i]),
-												ToIntervalValue(after.values[i]));
+			                                    ToIntervalValue(after.values[i]));
 		}
 		LogChange(id, name, COLUMNS[i], old_text, new_text, direction, new_version, changed_by);
 		changed++;
@@ -622,9 +622,9 @@ AlterPolicy(const char *name, const PolicyInput *changes)
 		appendStringInfoString(&sql, "UPDATE _retention.policy SET ");
 		for (int i = 0; i < STORED_PARAMS; i++)
 		{
-			appendStringInfo(&sql, "%s = $%d, ",
-							 i < POLICY_ARG_COUNT ? COLUMNS[i] : EXTRA_COLUMNS[i - POLICY_ARG_COUNT],
-							 i + 1);
+			appendStringInfo(
+			    &sql, "%s = $%d, ",
+			    i < POLICY_ARG_COUNT ? COLUMNS[i] : EXTRA_COLUMNS[i - POLICY_ARG_COUNT], i + 1);
 		}
 		appendStringInfo(&sql, "version = %d WHERE id = $%d", new_version, STORED_PARAMS + 1);
 		Oid types[STORED_PARAMS + 1];
@@ -637,8 +637,8 @@ AlterPolicy(const char *name, const PolicyInput *changes)
 		SPI_execute_with_args(sql.data, STORED_PARAMS + 1, types, values, nulls, false, 0);
 		/* a change of schedule makes the policy due under its new settings */
 		SPI_execute_with_args("UPDATE _retention.policy_state SET next_run_at = NULL "
-							  "WHERE policy_id = $1",
-							  1, id_type, id_value, nullptr, false, 0);
+		                      "WHERE policy_id = $1",
+		                      1, id_type, id_value, nullptr, false, 0);
 	}
 	pg::Leave(scope);
 	SPI_finish();
@@ -654,13 +654,13 @@ DropPolicy(const char *name)
 	const pg::Scope scope = pg::AsExtensionOwner();
 	Oid types[1] = {INT8OID};
 	Datum values[1] = {Int64GetDatum(id)};
-	SPI_execute_with_args("DELETE FROM _retention.policy WHERE id = $1 RETURNING version", 1,
-						  types, values, nullptr, false, 1);
+	SPI_execute_with_args("DELETE FROM _retention.policy WHERE id = $1 RETURNING version", 1, types,
+	                      values, nullptr, false, 1);
 	bool isnull;
 	const int version =
-		SPI_processed == 1
-			? DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))
-			: 1;
+	    SPI_processed == 1
+	        ? DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))
+	        : 1;
 	LogChange(id, name, "policy", "created", "dropped", nullptr, version, changed_by);
 	pg::Leave(scope);
 	SPI_finish();

@@ -23,13 +23,11 @@ public:
 	explicit PgError(ErrorData *data) : data_(data)
 	{
 	}
-	ErrorData *
-	Data() const noexcept
+	ErrorData *Data() const noexcept
 	{
 		return data_;
 	}
-	const char *
-	what() const noexcept override
+	const char *what() const noexcept override
 	{
 		return data_ != nullptr && data_->message != nullptr ? data_->message : "PostgreSQL error";
 	}

@@ -21,12 +21,12 @@ Enter(Oid role, bool restricted, const char *timezone)
 	Scope scope;
 	GetUserIdAndSecContext(&scope.saved_user, &scope.saved_security_context);
 	scope.guc_level = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	(void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+	                        GUC_ACTION_SAVE, true, 0, false);
 	if (timezone != nullptr)
 	{
-		(void) set_config_option("TimeZone", timezone, PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		(void)set_config_option("TimeZone", timezone, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+		                        true, 0, false);
 	}
 	int context = scope.saved_security_context | SECURITY_LOCAL_USERID_CHANGE;
 	if (restricted)
@@ -51,7 +51,7 @@ ExtensionOwner()
 	Relation rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyData key;
 	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(extension_id));
+	            ObjectIdGetDatum(extension_id));
 	SysScanDesc scan = systable_beginscan(rel, ExtensionOidIndexId, true, nullptr, 1, &key);
 	HeapTuple tuple = systable_getnext(scan);
 	if (!HeapTupleIsValid(tuple))

@@ -69,11 +69,11 @@ CallGuarded(SqlFunctionBody body, FunctionCallInfo fcinfo)
 	{
 		ReThrowError(pg_error);
 	}
-	ereport(ERROR, (errcode(MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3],
-										  sqlstate[4])),
-					errmsg_internal("%s", message),
-					detail[0] != '\0' ? errdetail_internal("%s", detail) : 0,
-					hint[0] != '\0' ? errhint("%s", hint) : 0));
+	ereport(
+	    ERROR,
+	    (errcode(MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3], sqlstate[4])),
+	     errmsg_internal("%s", message), detail[0] != '\0' ? errdetail_internal("%s", detail) : 0,
+	     hint[0] != '\0' ? errhint("%s", hint) : 0));
 	pg_unreachable();
 }
 

@@ -18,9 +18,9 @@ __int128
 Span(const IntervalValue &value)
 {
 	return static_cast<__int128>(value.micros) +
-		   (static_cast<__int128>(value.days) +
-			static_cast<__int128>(value.months) * DAYS_PER_MONTH) *
-			   MICROS_PER_DAY;
+	       (static_cast<__int128>(value.days) +
+	        static_cast<__int128>(value.months) * DAYS_PER_MONTH) *
+	           MICROS_PER_DAY;
 }
 
 } // namespace

@@ -39,7 +39,7 @@ ParseAction(const std::string &text)
 		return Action::ANONYMIZE;
 	}
 	throw Error(sqlstate::INVALID_PARAMETER_VALUE, "invalid action \"" + text + "\"")
-		.Hint("The action is 'delete' or 'anonymize'.");
+	    .Hint("The action is 'delete' or 'anonymize'.");
 }
 
 void
@@ -48,12 +48,12 @@ CheckWithinBounds(const Settings &settings, const IntervalValue &retain, const c
 	if (settings.min_retain && CompareIntervals(retain, *settings.min_retain) < 0)
 	{
 		Refuse(settings.name, std::string(what) + " is shorter than min_retain",
-			   "Choose a period within the policy's min_retain and max_retain.");
+		       "Choose a period within the policy's min_retain and max_retain.");
 	}
 	if (settings.max_retain && CompareIntervals(retain, *settings.max_retain) > 0)
 	{
 		Refuse(settings.name, std::string(what) + " is longer than max_retain",
-			   "Choose a period within the policy's min_retain and max_retain.");
+		       "Choose a period within the policy's min_retain and max_retain.");
 	}
 }
 
@@ -77,7 +77,7 @@ ValidateSettings(const Settings &settings)
 		Refuse(settings.name, "max_retain must not be negative");
 	}
 	if (settings.min_retain && settings.max_retain &&
-		CompareIntervals(*settings.min_retain, *settings.max_retain) > 0)
+	    CompareIntervals(*settings.min_retain, *settings.max_retain) > 0)
 	{
 		Refuse(settings.name, "min_retain is greater than max_retain");
 	}
@@ -101,7 +101,7 @@ ValidateSettings(const Settings &settings)
 	if (settings.action == Action::ANONYMIZE && !settings.has_anonymize)
 	{
 		Refuse(settings.name, "action anonymize needs the anonymize setting",
-			   "Give anonymize as a JSON object such as '{\"phone\": \"NULL\"}'.");
+		       "Give anonymize as a JSON object such as '{\"phone\": \"NULL\"}'.");
 	}
 	if (settings.action == Action::ANONYMIZE && settings.has_archive)
 	{

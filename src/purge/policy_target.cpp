@@ -29,12 +29,12 @@ LoadTarget(int64 id, PolicyTarget *target)
 	Oid types[1] = {INT8OID};
 	Datum values[1] = {Int64GetDatum(id)};
 	SPI_execute_with_args(
-		"SELECT p.name, p.relid::oid, p.relation_name, p.trigger_bin, p.keep_when_bin, p.retain, "
-		"p.grace, p.run_every, p.batch_size, p.version, p.timezone, p.action, p.enabled, "
-		"coalesce(s.consecutive_failures, 0) "
-		"FROM _retention.policy AS p "
-		"LEFT JOIN _retention.policy_state AS s ON s.policy_id = p.id WHERE p.id = $1",
-		1, types, values, nullptr, true, 1);
+	    "SELECT p.name, p.relid::oid, p.relation_name, p.trigger_bin, p.keep_when_bin, p.retain, "
+	    "p.grace, p.run_every, p.batch_size, p.version, p.timezone, p.action, p.enabled, "
+	    "coalesce(s.consecutive_failures, 0) "
+	    "FROM _retention.policy AS p "
+	    "LEFT JOIN _retention.policy_state AS s ON s.policy_id = p.id WHERE p.id = $1",
+	    1, types, values, nullptr, true, 1);
 	pg::Leave(scope);
 	if (SPI_processed != 1)
 	{
@@ -70,7 +70,7 @@ LoadTarget(int64 id, PolicyTarget *target)
 	target->owner = form->relowner;
 	target->alias = pstrdup(NameStr(form->relname));
 	target->relation_name =
-		quote_qualified_identifier(get_namespace_name(form->relnamespace), target->alias);
+	    quote_qualified_identifier(get_namespace_name(form->relnamespace), target->alias);
 	ReleaseSysCache(class_tuple);
 	return true;
 }
@@ -81,14 +81,14 @@ PrepareTarget(PolicyTarget *target)
 	char *what = psprintf("trigger of policy \"%s\"", target->name);
 	const pg::Scope scope = pg::Enter(GetUserId(), false, nullptr);
 	target->trigger_sql =
-		catalog::DeparseExpression(target->trigger_bin, target->relid, target->alias, what);
+	    catalog::DeparseExpression(target->trigger_bin, target->relid, target->alias, what);
 	target->trigger_column = catalog::StoredBareColumn(target->trigger_bin);
 	target->keep_when_sql = nullptr;
 	if (target->keep_when_bin != nullptr)
 	{
 		what = psprintf("keep_when of policy \"%s\"", target->name);
 		target->keep_when_sql =
-			catalog::DeparseExpression(target->keep_when_bin, target->relid, target->alias, what);
+		    catalog::DeparseExpression(target->keep_when_bin, target->relid, target->alias, what);
 	}
 	pg::Leave(scope);
 }
@@ -98,9 +98,9 @@ ComputeCutoff(const PolicyTarget *target, TimestampTz as_of)
 {
 	const pg::Scope scope = pg::Enter(GetUserId(), false, target->timezone);
 	Datum cutoff = DirectFunctionCall2(timestamptz_mi_interval, TimestampTzGetDatum(as_of),
-									   IntervalPGetDatum(&target->grace));
-	cutoff = DirectFunctionCall2(timestamptz_mi_interval, cutoff,
-								 IntervalPGetDatum(&target->retain));
+	                                   IntervalPGetDatum(&target->grace));
+	cutoff =
+	    DirectFunctionCall2(timestamptz_mi_interval, cutoff, IntervalPGetDatum(&target->retain));
 	pg::Leave(scope);
 	return DatumGetTimestampTz(cutoff);
 }
@@ -113,7 +113,7 @@ ExpiredCondition(const PolicyTarget *target, int cutoff_param)
 		return psprintf("(%s) < $%d", target->trigger_sql, cutoff_param);
 	}
 	return psprintf("(%s) < $%d AND (%s) IS NOT TRUE", target->trigger_sql, cutoff_param,
-					target->keep_when_sql);
+	                target->keep_when_sql);
 }
 
 List *
@@ -122,19 +122,19 @@ ListPolicyIds(bool enabled_only, bool owned_only)
 	const Oid caller = GetUserId();
 	const pg::Scope scope = pg::AsExtensionOwner();
 	SPI_execute(enabled_only ? "SELECT id, relid::oid FROM _retention.policy WHERE enabled "
-							   "ORDER BY priority, name"
-							 : "SELECT id, relid::oid FROM _retention.policy "
-							   "ORDER BY priority, name",
-				true, 0);
+	                           "ORDER BY priority, name"
+	                         : "SELECT id, relid::oid FROM _retention.policy "
+	                           "ORDER BY priority, name",
+	            true, 0);
 	pg::Leave(scope);
 	List *ids = NIL;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool isnull;
 		const int64 id =
-			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 		const Oid relid = DatumGetObjectId(
-			SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		    SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 		if (owned_only)
 		{
 			/* a relation that no longer exists has no owner to match */
@@ -144,7 +144,7 @@ ListPolicyIds(bool enabled_only, bool owned_only)
 				continue;
 			}
 			const bool mine = has_privs_of_role(
-				caller, reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner);
+			    caller, reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner);
 			ReleaseSysCache(tuple);
 			if (!mine)
 			{

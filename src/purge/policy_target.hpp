@@ -15,9 +15,9 @@ struct PolicyTarget
 {
 	int64 id;
 	char *name;
-	Oid relid;			 /* InvalidOid when the relation no longer exists */
+	Oid relid;           /* InvalidOid when the relation no longer exists */
 	char *relation_name; /* schema-qualified and quoted; last known name if dropped */
-	char *alias;		 /* the relation's own name: expressions may qualify columns with it */
+	char *alias;         /* the relation's own name: expressions may qualify columns with it */
 	Oid owner;
 	char *trigger_bin;
 	char *keep_when_bin;

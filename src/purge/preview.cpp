@@ -34,7 +34,7 @@ CountExpired(PolicyTarget *target, TimestampTz cutoff)
 	PrepareTarget(target);
 	const pg::Scope scope = pg::Enter(target->owner, true, target->timezone);
 	char *sql = psprintf("SELECT count(*) FROM %s AS %s WHERE %s", target->relation_name,
-						 quote_identifier(target->alias), ExpiredCondition(target, 1));
+	                     quote_identifier(target->alias), ExpiredCondition(target, 1));
 	Oid types[1] = {TIMESTAMPTZOID};
 	Datum values[1] = {TimestampTzGetDatum(cutoff)};
 	if (SPI_execute_with_args(sql, 1, types, values, nullptr, true, 0) != SPI_OK_SELECT)
@@ -43,7 +43,7 @@ CountExpired(PolicyTarget *target, TimestampTz cutoff)
 	}
 	bool isnull;
 	const int64 count =
-		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	pg::Leave(scope);
 	return count;
 }
@@ -64,8 +64,8 @@ PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *resu
 	const TimestampTz cutoff = ComputeCutoff(&target, as_of);
 	values[COL_CUTOFF] = TimestampTzGetDatum(cutoff);
 	values[COL_PARTITIONS] =
-		PointerGetDatum(construct_empty_array(TEXTOID)); /* partition drops: not yet */
-	values[COL_ROWS_HELD] = Int64GetDatum(0);			 /* holds: not yet */
+	    PointerGetDatum(construct_empty_array(TEXTOID)); /* partition drops: not yet */
+	values[COL_ROWS_HELD] = Int64GetDatum(0);            /* holds: not yet */
 	nulls[COL_ROWS_EXPIRED] = true;
 
 	if (target.relid != InvalidOid)
@@ -97,8 +97,8 @@ PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *resu
 			{
 				ReThrowError(error);
 			}
-			ereport(WARNING, (errmsg("cannot preview policy \"%s\": %s", target.name,
-									 error->message)));
+			ereport(WARNING,
+			        (errmsg("cannot preview policy \"%s\": %s", target.name, error->message)));
 		}
 		else
 		{

@@ -56,7 +56,7 @@ struct Run
 	TimestampTz cutoff;
 	int64 rows_affected;
 	int64 rows_failed;
-	int units;			/* purge_log rows written */
+	int units; /* purge_log rows written */
 	int failed_units;
 	char *first_error;
 	bool stopped_early; /* max_runtime */
@@ -69,7 +69,7 @@ struct Leaf
 {
 	Oid relid;
 	char *from_clause; /* ONLY schema.table AS alias */
-	bool by_index;	   /* walk (trigger, ctid) in index order, else ctid order */
+	bool by_index;     /* walk (trigger, ctid) in index order, else ctid order */
 	char *select_first;
 	char *select_next;
 	char *delete_sql;
@@ -90,10 +90,10 @@ bool
 IsInterrupt(const ErrorData *error)
 {
 	return error->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-		   error->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
-		   error->sqlerrcode == ERRCODE_CRASH_SHUTDOWN ||
-		   error->sqlerrcode == ERRCODE_IDLE_IN_TRANSACTION_SESSION_TIMEOUT ||
-		   error->elevel >= FATAL;
+	       error->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+	       error->sqlerrcode == ERRCODE_CRASH_SHUTDOWN ||
+	       error->sqlerrcode == ERRCODE_IDLE_IN_TRANSACTION_SESSION_TIMEOUT ||
+	       error->elevel >= FATAL;
 }
 
 /* Ends the current transaction and starts the next, when the caller allows it. */
@@ -140,8 +140,8 @@ HasLeadingIndex(Relation rel, AttrNumber column)
 		}
 		Form_pg_index index = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple));
 		const bool usable = index->indisvalid && index->indnkeyatts >= 1 &&
-							index->indkey.values[0] == column &&
-							heap_attisnull(tuple, Anum_pg_index_indpred, nullptr);
+		                    index->indkey.values[0] == column &&
+		                    heap_attisnull(tuple, Anum_pg_index_indpred, nullptr);
 		ReleaseSysCache(tuple);
 		if (usable && IndexAccessMethod(index_id) == BTREE_AM_OID)
 		{
@@ -158,11 +158,11 @@ PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 {
 	const PolicyTarget *target = &run->target;
 	leaf->relid = leaf_id;
-	leaf->from_clause = psprintf(
-		"ONLY %s AS %s",
-		quote_qualified_identifier(get_namespace_name(get_rel_namespace(leaf_id)),
-								   get_rel_name(leaf_id)),
-		quote_identifier(target->alias));
+	leaf->from_clause =
+	    psprintf("ONLY %s AS %s",
+	             quote_qualified_identifier(get_namespace_name(get_rel_namespace(leaf_id)),
+	                                        get_rel_name(leaf_id)),
+	             quote_identifier(target->alias));
 	leaf->by_index = false;
 	leaf->key_type = InvalidOid;
 	if (target->trigger_column > 0)
@@ -180,26 +180,26 @@ PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 	if (leaf->by_index)
 	{
 		const char *key = target->trigger_sql;
-		leaf->select_first = psprintf("SELECT ctid, %s FROM %s WHERE %s ORDER BY %s, ctid "
-									  "LIMIT %d FOR UPDATE OF %s SKIP LOCKED",
-									  key, leaf->from_clause, expired, key, target->batch_size,
-									  alias);
-		leaf->select_next = psprintf(
-			"SELECT ctid, %s FROM %s WHERE %s AND %s >= $2 AND (%s, ctid) > ($2, $3) "
-			"ORDER BY %s, ctid LIMIT %d FOR UPDATE OF %s SKIP LOCKED",
-			key, leaf->from_clause, expired, key, key, key, target->batch_size, alias);
+		leaf->select_first =
+		    psprintf("SELECT ctid, %s FROM %s WHERE %s ORDER BY %s, ctid "
+		             "LIMIT %d FOR UPDATE OF %s SKIP LOCKED",
+		             key, leaf->from_clause, expired, key, target->batch_size, alias);
+		leaf->select_next =
+		    psprintf("SELECT ctid, %s FROM %s WHERE %s AND %s >= $2 AND (%s, ctid) > ($2, $3) "
+		             "ORDER BY %s, ctid LIMIT %d FOR UPDATE OF %s SKIP LOCKED",
+		             key, leaf->from_clause, expired, key, key, key, target->batch_size, alias);
 	}
 	else
 	{
 		leaf->select_first = psprintf("SELECT ctid FROM %s WHERE %s LIMIT %d FOR UPDATE OF %s "
-									  "SKIP LOCKED",
-									  leaf->from_clause, expired, target->batch_size, alias);
+		                              "SKIP LOCKED",
+		                              leaf->from_clause, expired, target->batch_size, alias);
 		leaf->select_next = psprintf("SELECT ctid FROM %s WHERE ctid > $2 AND %s LIMIT %d "
-									 "FOR UPDATE OF %s SKIP LOCKED",
-									 leaf->from_clause, expired, target->batch_size, alias);
+		                             "FOR UPDATE OF %s SKIP LOCKED",
+		                             leaf->from_clause, expired, target->batch_size, alias);
 	}
-	leaf->delete_sql = psprintf("DELETE FROM %s WHERE ctid = ANY ($2) AND %s", leaf->from_clause,
-								expired);
+	leaf->delete_sql =
+	    psprintf("DELETE FROM %s WHERE ctid = ANY ($2) AND %s", leaf->from_clause, expired);
 }
 
 /* Position after the last candidate of the previous batch. */
@@ -249,9 +249,8 @@ SelectCandidates(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
 	{
 		bool isnull;
 		HeapTuple row = SPI_tuptable->vals[i];
-		const ItemPointer tid =
-			reinterpret_cast<ItemPointer>(
-			DatumGetPointer(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull)));
+		const ItemPointer tid = reinterpret_cast<ItemPointer>(
+		    DatumGetPointer(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull)));
 		batch->tids[i] = *tid;
 		if (leaf->by_index)
 		{
@@ -284,8 +283,8 @@ DeleteTids(const Run *run, const Leaf *leaf, const Batch *batch, int lo, int hi)
 	{
 		elements[i - lo] = PointerGetDatum(&batch->tids[i]);
 	}
-	ArrayType *tids = construct_array(elements, hi - lo, TIDOID, sizeof(ItemPointerData), false,
-						   TYPALIGN_SHORT);
+	ArrayType *tids =
+	    construct_array(elements, hi - lo, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT);
 	Oid types[2] = {TIMESTAMPTZOID, TIDARRAYOID};
 	Datum values[2] = {TimestampTzGetDatum(run->cutoff), PointerGetDatum(tids)};
 	const int rc = SPI_execute_with_args(leaf->delete_sql, 2, types, values, nullptr, false, 0);
@@ -362,7 +361,7 @@ NoteError(Run *run, const char *message)
 
 void
 WriteUnit(Run *run, TimestampTz started_at, int64 rows, int64 failed, const char *status,
-		  const char *error)
+          const char *error)
 {
 	catalog::AuditRecord record = {};
 	record.run_id = run->run_id;
@@ -402,8 +401,8 @@ RunBatch(Run *run, const Leaf *leaf, Cursor *cursor)
 	PG_TRY();
 	{
 		const pg::Scope scope = pg::Enter(run->target.owner, true, run->target.timezone);
-		(void) set_config_option("synchronize_seqscans", "off", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		(void)set_config_option("synchronize_seqscans", "off", PGC_USERSET, PGC_S_SESSION,
+		                        GUC_ACTION_SAVE, true, 0, false);
 		SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0);
 		SelectCandidates(run, leaf, cursor, &batch);
 		if (batch.count > 0)
@@ -453,14 +452,14 @@ void
 Throttle(const Run *run)
 {
 	const int64 pause = policy::ThrottlePause(
-		run->rows_affected, GetCurrentTimestamp() - run->started_at, guc::max_rows_per_second);
+	    run->rows_affected, GetCurrentTimestamp() - run->started_at, guc::max_rows_per_second);
 	if (pause <= 0)
 	{
 		return;
 	}
 	const long milliseconds = static_cast<long>((pause + 999) / 1000);
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, milliseconds,
-					 PG_WAIT_EXTENSION);
+	(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, milliseconds,
+	                PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
 }
@@ -472,14 +471,14 @@ OutOfTime(Run *run)
 	{
 		return false;
 	}
-	const bool out = GetCurrentTimestamp() - run->started_at >=
-					 static_cast<int64>(guc::max_runtime_ms) * 1000;
+	const bool out =
+	    GetCurrentTimestamp() - run->started_at >= static_cast<int64>(guc::max_runtime_ms) * 1000;
 	if (out && !run->stopped_early)
 	{
 		run->stopped_early = true;
 		ereport(NOTICE, (errmsg("policy \"%s\" on %s stopped after retention.max_runtime",
-								run->target.name, run->target.relation_name),
-						 errdetail("The remaining expired rows are left for the next run.")));
+		                        run->target.name, run->target.relation_name),
+		                 errdetail("The remaining expired rows are left for the next run.")));
 	}
 	return out;
 }
@@ -524,15 +523,15 @@ PrepareRun(Run *run)
 		if (run->target.relid == InvalidOid)
 		{
 			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-							errmsg("relation %s of policy \"%s\" no longer exists",
-								   run->target.relation_name, run->target.name),
-							errhint("Drop the policy, or alter it.")));
+			                errmsg("relation %s of policy \"%s\" no longer exists",
+			                       run->target.relation_name, run->target.name),
+			                errhint("Drop the policy, or alter it.")));
 		}
 		if (strcmp(run->target.action, "delete") != 0)
 		{
 			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							errmsg("action \"%s\" of policy \"%s\" is not available yet",
-								   run->target.action, run->target.name)));
+			                errmsg("action \"%s\" of policy \"%s\" is not available yet",
+			                       run->target.action, run->target.name)));
 		}
 		PrepareTarget(&run->target);
 		run->cutoff = ComputeCutoff(&run->target, run->started_at);
@@ -591,14 +590,14 @@ MarkRunning(const Run *run)
 	const pg::Scope scope = pg::AsExtensionOwner();
 	Oid types[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, INT4OID};
 	Datum values[4] = {Int64GetDatum(run->target.id), Int64GetDatum(run->run_id),
-					   TimestampTzGetDatum(run->started_at), Int32GetDatum(MyProcPid)};
+	                   TimestampTzGetDatum(run->started_at), Int32GetDatum(MyProcPid)};
 	SPI_execute_with_args(
-		"INSERT INTO _retention.policy_state AS s (policy_id, last_run_id, last_started_at, "
-		"last_status, running_pid) VALUES ($1, $2, $3, 'running', $4) "
-		"ON CONFLICT (policy_id) DO UPDATE SET last_run_id = excluded.last_run_id, "
-		"last_started_at = excluded.last_started_at, last_status = 'running', "
-		"running_pid = excluded.running_pid",
-		4, types, values, nullptr, false, 0);
+	    "INSERT INTO _retention.policy_state AS s (policy_id, last_run_id, last_started_at, "
+	    "last_status, running_pid) VALUES ($1, $2, $3, 'running', $4) "
+	    "ON CONFLICT (policy_id) DO UPDATE SET last_run_id = excluded.last_run_id, "
+	    "last_started_at = excluded.last_started_at, last_status = 'running', "
+	    "running_pid = excluded.running_pid",
+	    4, types, values, nullptr, false, 0);
 	pg::Leave(scope);
 }
 
@@ -606,8 +605,8 @@ int64
 IntervalMicros(const Interval *interval)
 {
 	return interval->time + (static_cast<int64>(interval->day) +
-							 static_cast<int64>(interval->month) * DAYS_PER_MONTH) *
-								USECS_PER_DAY;
+	                         static_cast<int64>(interval->month) * DAYS_PER_MONTH) *
+	                            USECS_PER_DAY;
 }
 
 /* Records the outcome in the run state, alerts on partial or failed runs. */
@@ -618,20 +617,21 @@ FinishRun(Run *run)
 	const bool ok = strcmp(status, "ok") == 0;
 	const int failures = ok ? 0 : run->target.consecutive_failures + 1;
 	const TimestampTz next_run =
-		run->started_at +
-		policy::NextRunDelay(IntervalMicros(&run->target.run_every), failures);
+	    run->started_at + policy::NextRunDelay(IntervalMicros(&run->target.run_every), failures);
 
 	const pg::Scope scope = pg::AsExtensionOwner();
 	Oid types[6] = {INT8OID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum values[6] = {Int64GetDatum(run->target.id), CStringGetTextDatum(status),
-					   run->first_error ? CStringGetTextDatum(run->first_error) : 0,
-					   Int32GetDatum(failures), TimestampTzGetDatum(next_run),
-					   TimestampTzGetDatum(GetCurrentTimestamp())};
+	Datum values[6] = {Int64GetDatum(run->target.id),
+	                   CStringGetTextDatum(status),
+	                   run->first_error ? CStringGetTextDatum(run->first_error) : 0,
+	                   Int32GetDatum(failures),
+	                   TimestampTzGetDatum(next_run),
+	                   TimestampTzGetDatum(GetCurrentTimestamp())};
 	char nulls[6] = {' ', ' ', run->first_error ? ' ' : 'n', ' ', ' ', ' '};
 	SPI_execute_with_args("UPDATE _retention.policy_state SET last_status = $2, last_error = $3, "
-						  "consecutive_failures = $4, next_run_at = $5, last_finished_at = $6, "
-						  "running_pid = NULL WHERE policy_id = $1",
-						  6, types, values, nulls, false, 0);
+	                      "consecutive_failures = $4, next_run_at = $5, last_finished_at = $6, "
+	                      "running_pid = NULL WHERE policy_id = $1",
+	                      6, types, values, nulls, false, 0);
 	pg::Leave(scope);
 
 	if (!ok)
@@ -651,9 +651,9 @@ FinishRun(Run *run)
 		}
 		Async_Notify("retention_alert", payload.data);
 		ereport(WARNING, (errmsg("policy \"%s\" on %s: run %s", run->target.name,
-								 run->target.relation_name, status),
-						  errdetail("%s", run->first_error ? run->first_error : "no error text"),
-						  errhint("See retention.audit for run " INT64_FORMAT ".", run->run_id)));
+		                         run->target.relation_name, status),
+		                  errdetail("%s", run->first_error ? run->first_error : "no error text"),
+		                  errhint("See retention.audit for run " INT64_FORMAT ".", run->run_id)));
 	}
 }
 
@@ -664,7 +664,7 @@ NextRunId()
 	SPI_execute("SELECT pg_catalog.nextval('_retention.run_id_seq')", false, 1);
 	bool isnull;
 	const int64 id =
-		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	pg::Leave(scope);
 	return id;
 }
@@ -700,13 +700,13 @@ RunLocked(Run *run)
 void
 RunOne(int64 id, bool nonatomic, const char *invoked_by, MemoryContext parent)
 {
-	MemoryContext run_context = AllocSetContextCreate(parent, "retention run",
-													  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext run_context =
+	    AllocSetContextCreate(parent, "retention run", ALLOCSET_DEFAULT_SIZES);
 	MemoryContext previous = MemoryContextSwitchTo(run_context);
 	Run *run = static_cast<Run *>(palloc0(sizeof(Run)));
 	run->run_context = run_context;
-	run->batch_context = AllocSetContextCreate(run_context, "retention batch",
-											   ALLOCSET_DEFAULT_SIZES);
+	run->batch_context =
+	    AllocSetContextCreate(run_context, "retention batch", ALLOCSET_DEFAULT_SIZES);
 	run->nonatomic = nonatomic;
 	run->invoked_by = invoked_by;
 	if (!LoadTarget(id, &run->target))
@@ -731,11 +731,11 @@ RunOne(int64 id, bool nonatomic, const char *invoked_by, MemoryContext parent)
 	}
 	PG_CATCH();
 	{
-		(void) DirectFunctionCall2(pg_advisory_unlock_int4, lock_key, policy_key);
+		(void)DirectFunctionCall2(pg_advisory_unlock_int4, lock_key, policy_key);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	(void) DirectFunctionCall2(pg_advisory_unlock_int4, lock_key, policy_key);
+	(void)DirectFunctionCall2(pg_advisory_unlock_int4, lock_key, policy_key);
 	MemoryContextSwitchTo(previous);
 	MemoryContextDelete(run_context);
 }

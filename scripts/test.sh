@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Runs every test suite of retention on a fresh Debian 12 machine, as root:
+#   format check, -Werror build, C++ unit tests (ctest), pg_regress, pgTAP (pg_prove),
+#   and the META.json / control version check.
+# Installs what it needs, starts a throwaway cluster, and stops it at the end, also on failure.
+source "$(dirname "$0")/lib.sh"
+cd "$RETENTION_ROOT"
+
+install_packages clang-format libgtest-dev postgresql-$PG_MAJOR-pgtap \
+	libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
+
+passed=0
+failed=0
+failures=()
+step()
+{
+	local name=$1
+	shift
+	log "$name"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+	fi
+}
+
+version_check()
+{
+	local control meta
+	control=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" retention.control)
+	meta=$(python3 -c 'import json; print(json.load(open("META.json"))["version"])' 2>/dev/null ||
+		sed -n 's/^ *"version" *: *"\([^"]*\)".*/\1/p' META.json | head -1)
+	echo "control default_version $control, META.json version $meta"
+	[ "$control" = "$meta" ] && grep -q "\"$control\"" META.json
+}
+
+unit_tests()
+{
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
+		cmake --build build -j"$(nproc)" >/dev/null &&
+		ctest --test-dir build --output-on-failure
+}
+
+regress()
+{
+	chown -R postgres: "$RETENTION_ROOT" 2>/dev/null || true
+	make -s installcheck PG_CONFIG="$PG_BIN/pg_config" || {
+		cat regression.diffs 2>/dev/null | head -200
+		return 1
+	}
+}
+
+# Each pgTAP file gets a database of its own with pgtap and retention installed.
+pgtap()
+{
+	local f db rc=0
+	for f in test/pgtap/*.sql; do
+		[ -e "$f" ] || continue
+		db=tap_$(basename "$f" .sql)
+		dropdb --if-exists -q "$db"
+		createdb "$db"
+		psql -X -q -d "$db" -c 'CREATE EXTENSION pgtap; CREATE EXTENSION retention;' >/dev/null
+		pg_prove -d "$db" "$f" || rc=1
+	done
+	return $rc
+}
+
+step "format check (clang-format)" make -s format-check
+step "build (-Werror) and install" build_and_install
+step "META.json version equals the control file's" version_check
+step "C++ unit tests (ctest)" unit_tests
+start_cluster
+step "pg_regress (make installcheck)" regress
+step "pgTAP (pg_prove)" pgtap
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+	printf 'failed: %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

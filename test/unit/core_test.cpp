@@ -1,0 +1,204 @@
+// Unit tests of the pure C++ core (src/policy/): no server needed.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "errors.hpp"
+#include "policy/backoff.hpp"
+#include "policy/interval.hpp"
+#include "policy/settings.hpp"
+#include "policy/sha256.hpp"
+
+using namespace retention;
+using namespace retention::policy;
+
+namespace
+{
+
+IntervalValue
+Days(int days)
+{
+	return IntervalValue{0, days, 0};
+}
+
+IntervalValue
+Months(int months)
+{
+	return IntervalValue{0, 0, months};
+}
+
+std::string
+Hash(const std::string &text)
+{
+	Sha256 sha;
+	sha.Update(text.data(), text.size());
+	return ToHex(sha.Finish());
+}
+
+Settings
+ValidSettings()
+{
+	Settings settings;
+	settings.name = "t";
+	settings.retain = Months(6);
+	settings.run_every = IntervalValue{3600LL * 1000000, 0, 0};
+	return settings;
+}
+
+std::string
+RefusalCode(const Settings &settings)
+{
+	try
+	{
+		ValidateSettings(settings);
+	}
+	catch (const Error &error)
+	{
+		return error.SqlState();
+	}
+	return "";
+}
+
+} // namespace
+
+TEST(Interval, ComparesLikePostgres)
+{
+	EXPECT_EQ(CompareIntervals(Months(1), Days(30)), 0);
+	EXPECT_LT(CompareIntervals(Days(29), Months(1)), 0);
+	EXPECT_GT(CompareIntervals(IntervalValue{1, 30, 0}, Months(1)), 0);
+	EXPECT_TRUE(IsNegative(IntervalValue{0, 10, -1}));  // 10 days - 1 month
+	EXPECT_FALSE(IsNegative(IntervalValue{0, 31, -1})); // 31 days - 1 month
+	EXPECT_FALSE(IsPositive(IntervalValue{}));
+}
+
+TEST(Interval, ChangeDirection)
+{
+	EXPECT_STREQ(ChangeDirection(Months(6), Months(12)), "increase");
+	EXPECT_STREQ(ChangeDirection(Months(6), Days(30)), "decrease");
+	EXPECT_EQ(ChangeDirection(Months(1), Days(30)), nullptr);
+}
+
+TEST(Settings, AcceptsValid)
+{
+	EXPECT_EQ(RefusalCode(ValidSettings()), "");
+}
+
+TEST(Settings, RefusesEachBadValueWith22023)
+{
+	Settings s = ValidSettings();
+	s.retain = Days(-1);
+	EXPECT_EQ(RefusalCode(s), "22023");
+
+	s = ValidSettings();
+	s.grace = Days(-1);
+	EXPECT_EQ(RefusalCode(s), "22023");
+
+	s = ValidSettings();
+	s.min_retain = Days(60);
+	s.max_retain = Days(30);
+	EXPECT_EQ(RefusalCode(s), "22023");
+
+	s = ValidSettings();
+	s.max_retain = Days(30);
+	EXPECT_EQ(RefusalCode(s), "22023"); // retain 6 months > 30 days
+
+	s = ValidSettings();
+	s.min_retain = Months(12);
+	EXPECT_EQ(RefusalCode(s), "22023");
+
+	s = ValidSettings();
+	s.batch_size = 0;
+	EXPECT_EQ(RefusalCode(s), "22023");
+
+	s = ValidSettings();
+	s.premake = -1;
+	EXPECT_EQ(RefusalCode(s), "22023");
+
+	s = ValidSettings();
+	s.run_every = IntervalValue{};
+	EXPECT_EQ(RefusalCode(s), "22023");
+
+	s = ValidSettings();
+	s.action = Action::ANONYMIZE;
+	EXPECT_EQ(RefusalCode(s), "22023"); // anonymize missing
+
+	s.has_anonymize = true;
+	EXPECT_EQ(RefusalCode(s), "");
+	s.has_archive = true;
+	EXPECT_EQ(RefusalCode(s), "22023"); // archive_to with anonymize
+}
+
+TEST(Settings, BoundsAreInclusive)
+{
+	Settings s = ValidSettings();
+	s.retain = Days(30);
+	s.min_retain = Days(30);
+	s.max_retain = Months(1);
+	EXPECT_EQ(RefusalCode(s), "");
+}
+
+TEST(Settings, ParsesAction)
+{
+	EXPECT_EQ(ParseAction("delete"), Action::DELETE);
+	EXPECT_EQ(ParseAction("anonymize"), Action::ANONYMIZE);
+	EXPECT_THROW(ParseAction("DELETE"), Error);
+	EXPECT_THROW(ParseAction("truncate"), Error);
+}
+
+TEST(Backoff, GrowsAndIsCapped)
+{
+	const int64_t hour = 3600LL * 1000000;
+	EXPECT_EQ(NextRunDelay(hour, 0), hour);
+	EXPECT_EQ(NextRunDelay(hour, 1), hour);
+	EXPECT_EQ(NextRunDelay(hour, 2), 2 * hour);
+	EXPECT_EQ(NextRunDelay(hour, 3), 4 * hour);
+	EXPECT_EQ(NextRunDelay(hour, 100), 32 * hour);
+	const int64_t day = 24 * hour;
+	EXPECT_EQ(NextRunDelay(day, 100), 7 * day);     // capped at a week
+	EXPECT_EQ(NextRunDelay(30 * day, 5), 30 * day); // never sooner than run_every
+}
+
+TEST(Throttle, PausesToKeepTheRate)
+{
+	EXPECT_EQ(ThrottlePause(1000, 0, 0), 0);
+	EXPECT_EQ(ThrottlePause(1000, 0, 1000), 1000000);
+	EXPECT_EQ(ThrottlePause(1000, 400000, 1000), 600000);
+	EXPECT_EQ(ThrottlePause(1000, 2000000, 1000), 0);
+}
+
+TEST(Sha256, StandardVectors)
+{
+	EXPECT_EQ(Hash(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	EXPECT_EQ(Hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	EXPECT_EQ(Hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+	          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	EXPECT_EQ(Hash(std::string(1000000, 'a')),
+	          "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Sha256, SplitUpdatesMatchOneUpdate)
+{
+	const std::string text(200, 'x');
+	Sha256 split;
+	split.Update(text.data(), 63);
+	split.Update(text.data() + 63, 65);
+	split.Update(text.data() + 128, 72);
+	EXPECT_EQ(ToHex(split.Finish()), Hash(text));
+}
+
+TEST(AuditHasher, FramingIsUnambiguous)
+{
+	AuditHasher a;
+	a.AddValue("ab", 2);
+	a.AddValue("c", 1);
+	AuditHasher b;
+	b.AddValue("a", 1);
+	b.AddValue("bc", 2);
+	EXPECT_NE(ToHex(a.Finish()), ToHex(b.Finish()));
+
+	AuditHasher null_value;
+	null_value.AddNull();
+	AuditHasher empty_value;
+	empty_value.AddValue("", 0);
+	EXPECT_NE(ToHex(null_value.Finish()), ToHex(empty_value.Finish()));
+}
