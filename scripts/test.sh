@@ -58,7 +58,7 @@ pgtap()
 	for f in test/pgtap/*.sql; do
 		[ -e "$f" ] || continue
 		db=tap_$(basename "$f" .sql)
-		dropdb --if-exists -q "$db"
+		dropdb --if-exists "$db"
 		createdb "$db"
 		psql -X -q -d "$db" -c 'CREATE EXTENSION pgtap; CREATE EXTENSION retention;' >/dev/null
 		pg_prove -d "$db" "$f" || rc=1
@@ -73,6 +73,7 @@ step "C++ unit tests (ctest)" unit_tests
 start_cluster
 step "pg_regress (make installcheck)" regress
 step "pgTAP (pg_prove)" pgtap
+step "crash recovery: kill -9 during a purge" bash test/crash/kill_backend.sh 3
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then
