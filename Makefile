@@ -52,4 +52,4 @@ format-check:
 	clang-format --dry-run --Werror $(SRCS) $(wildcard src/*.hpp src/*/*.hpp test/unit/*.cpp)
 
 prove:
-	pg_prove --ext .sql test/pgtap/
+	bash scripts/pgtap.sh

@@ -51,28 +51,13 @@ regress()
 	}
 }
 
-# Each pgTAP file gets a database of its own with pgtap and retention installed.
-pgtap()
-{
-	local f db rc=0
-	for f in test/pgtap/*.sql; do
-		[ -e "$f" ] || continue
-		db=tap_$(basename "$f" .sql)
-		dropdb --if-exists "$db"
-		createdb "$db"
-		psql -X -q -d "$db" -c 'CREATE EXTENSION pgtap; CREATE EXTENSION retention;' >/dev/null
-		pg_prove -d "$db" "$f" || rc=1
-	done
-	return $rc
-}
-
 step "format check (clang-format)" make -s format-check
 step "build (-Werror) and install" build_and_install
 step "META.json version equals the control file's" version_check
 step "C++ unit tests (ctest)" unit_tests
 start_cluster
 step "pg_regress (make installcheck)" regress
-step "pgTAP (pg_prove)" pgtap
+step "pgTAP (pg_prove)" bash scripts/pgtap.sh
 step "crash recovery: kill -9 during a purge" bash test/crash/kill_backend.sh 3
 
 echo

@@ -400,6 +400,10 @@ BindStored(const PolicyInput *input, const Compiled *compiled, Oid *types, Datum
 		values[arg] = input->values[arg];
 		nulls[arg] = input->isnull[arg] ? 'n' : ' ';
 	}
+	if (compiled->trigger_bin == nullptr)
+	{
+		return; /* nothing compiled: the settings alone are stored */
+	}
 	int next = POLICY_ARG_COUNT;
 	types[next] = OIDOID;
 	values[next] = input->values[ARG_RELATION];
@@ -535,12 +539,6 @@ AlterPolicy(const char *name, const PolicyInput *changes)
 {
 	Oid relid;
 	const int64 id = FindPolicyForOwner(name, &relid);
-	if (relid == InvalidOid)
-	{
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-		                errmsg("the relation of policy \"%s\" no longer exists", name),
-		                errhint("Drop the policy.")));
-	}
 	char *changed_by = CurrentRoleName();
 
 	/* Load the stored settings in add_policy's order. */
@@ -590,8 +588,33 @@ AlterPolicy(const char *name, const PolicyInput *changes)
 	}
 	ApplyDefaults(&after);
 
-	Compiled compiled;
-	Validate(&after, &compiled);
+	/*
+	 * A policy whose relation was dropped stays visible and failing until it is dropped or
+	 * altered; only the settings that do not need the relation can change then.
+	 */
+	const bool relation_gone = relid == InvalidOid;
+	Compiled compiled = {};
+	if (relation_gone)
+	{
+		for (int i : {ARG_TRIGGER, ARG_ANONYMIZE, ARG_KEEP_WHEN, ARG_TENANT_COLUMN,
+		              ARG_SUBJECT_COLUMN, ARG_PARTITION_INTERVAL, ARG_ARCHIVE_TO})
+		{
+			if (!changes->isnull[i])
+			{
+				ereport(ERROR,
+				        (errcode(ERRCODE_UNDEFINED_TABLE),
+				         errmsg("cannot change %s of policy \"%s\": its relation no longer exists",
+				                COLUMNS[i], name),
+				         errhint("Drop the policy, or disable it.")));
+			}
+		}
+		ValidateScalars(&after);
+		CheckTimezone(&after);
+	}
+	else
+	{
+		Validate(&after, &compiled);
+	}
 
 	scope = pg::AsExtensionOwner();
 	const int new_version = version + 1;
@@ -620,25 +643,30 @@ AlterPolicy(const char *name, const PolicyInput *changes)
 	{
 		resetStringInfo(&sql);
 		appendStringInfoString(&sql, "UPDATE _retention.policy SET ");
-		for (int i = 0; i < STORED_PARAMS; i++)
+		const int columns = relation_gone ? POLICY_ARG_COUNT : STORED_PARAMS;
+		for (int i = 0; i < columns; i++)
 		{
 			appendStringInfo(
 			    &sql, "%s = $%d, ",
 			    i < POLICY_ARG_COUNT ? COLUMNS[i] : EXTRA_COLUMNS[i - POLICY_ARG_COUNT], i + 1);
 		}
-		appendStringInfo(&sql, "version = %d WHERE id = $%d", new_version, STORED_PARAMS + 1);
+		appendStringInfo(&sql, "version = %d WHERE id = $%d", new_version, columns + 1);
 		Oid types[STORED_PARAMS + 1];
 		Datum values[STORED_PARAMS + 1];
 		char nulls[STORED_PARAMS + 1];
 		BindStored(&after, &compiled, types, values, nulls);
-		types[STORED_PARAMS] = INT8OID;
-		values[STORED_PARAMS] = Int64GetDatum(id);
-		nulls[STORED_PARAMS] = ' ';
-		SPI_execute_with_args(sql.data, STORED_PARAMS + 1, types, values, nulls, false, 0);
-		/* a change of schedule makes the policy due under its new settings */
-		SPI_execute_with_args("UPDATE _retention.policy_state SET next_run_at = NULL "
-		                      "WHERE policy_id = $1",
-		                      1, id_type, id_value, nullptr, false, 0);
+		types[columns] = INT8OID;
+		values[columns] = Int64GetDatum(id);
+		nulls[columns] = ' ';
+		SPI_execute_with_args(sql.data, columns + 1, types, values, nulls, false, 0);
+		/* the next run stays run_every after the start of the last one, with the new period */
+		Oid schedule_types[2] = {INT8OID, INTERVALOID};
+		Datum schedule_values[2] = {Int64GetDatum(id), after.values[ARG_RUN_EVERY]};
+		SPI_execute_with_args("UPDATE _retention.policy_state "
+		                      "SET next_run_at = last_started_at + $2 "
+		                      "WHERE policy_id = $1 AND last_started_at IS NOT NULL "
+		                      "AND consecutive_failures = 0",
+		                      2, schedule_types, schedule_values, nullptr, false, 0);
 	}
 	pg::Leave(scope);
 	SPI_finish();

@@ -8,10 +8,10 @@
  * instead of once per batch as "DELETE ... LIMIT n" loops do.
  *
  * How a batch removes rows safely: it selects candidates with FOR UPDATE SKIP LOCKED (rows
- * locked by others are left for the next run, never waited for), then deletes them by ctid
- * with the expiry rule repeated, so a row changed since the run began is judged on its latest
- * version. Every statement on the relation runs as its owner in a security-restricted
- * operation with search_path and TimeZone pinned.
+ * locked by others are left for the next run, never waited for; a row changed since the run
+ * began is judged on its latest version), then deletes them by ctid while holding the locks. Every
+ * statement on the relation runs as its owner in a security-restricted operation with search_path
+ * and TimeZone pinned.
  *
  * Failures: the delete runs in a subtransaction; if it fails, the batch is split in halves,
  * recursively, until the failing rows are alone; they are counted in rows_failed and skipped.
@@ -68,19 +68,21 @@ struct Run
 struct Leaf
 {
 	Oid relid;
-	char *from_clause; /* ONLY schema.table AS alias */
-	bool by_index;     /* walk (trigger, ctid) in index order, else ctid order */
-	char *select_first;
+	char *from_clause;  /* ONLY schema.table AS alias */
+	bool by_index;      /* walk (trigger, ctid) in index order, else ctid order */
+	char *select_first; /* candidates, not locked: ctid, [key,] whether no one had locked it */
 	char *select_next;
-	char *delete_sql;
+	char *lock_sql;   /* locks the given rows that are still expired, skipping locked ones */
+	char *delete_sql; /* deletes the given rows that are still expired */
 	Oid key_type;
 };
 
-/* One batch: the candidate rows, locked. */
+/* One batch: the candidate rows; [0, free_count) had no locker or updater when selected. */
 struct Batch
 {
 	ItemPointerData *tids;
 	int count;
+	int free_count;
 	int64 deleted;
 	int64 failed;
 	char *first_error;
@@ -152,7 +154,43 @@ HasLeadingIndex(Relation rel, AttrNumber column)
 	return found;
 }
 
-/* Builds the statements of one leaf. */
+/*
+ * Decides how a leaf is walked. In index order, each batch reads only expired rows, which
+ * suits the usual case (a small share of the table expires between runs); but consecutive
+ * batches then touch rows spread over the whole table. In heap (ctid) order each batch covers
+ * a contiguous stretch of pages, so every page is dirtied once per run, which is far cheaper
+ * when a large share is expired (a first run, a shortened period). The index is used unless a
+ * bounded count finds at least a tenth of the leaf's estimated rows expired.
+ */
+bool
+WalkByIndex(const Run *run, Relation rel, AttrNumber leaf_column, const char *from_clause)
+{
+	if (leaf_column <= 0 || !HasLeadingIndex(rel, leaf_column))
+	{
+		return false;
+	}
+	const double estimated_rows = rel->rd_rel->reltuples;
+	if (estimated_rows <= 0)
+	{
+		return true;
+	}
+	const int64 threshold = static_cast<int64>(estimated_rows / 10) + 1;
+	char *sql = psprintf("SELECT count(*) FROM (SELECT FROM %s WHERE (%s) < $1 LIMIT " INT64_FORMAT
+	                     ") AS expired",
+	                     from_clause, run->target.trigger_sql, threshold);
+	Oid types[1] = {TIMESTAMPTZOID};
+	Datum values[1] = {TimestampTzGetDatum(run->cutoff)};
+	if (SPI_execute_with_args(sql, 1, types, values, nullptr, true, 0) != SPI_OK_SELECT)
+	{
+		elog(ERROR, "estimating expired rows failed");
+	}
+	bool isnull;
+	const int64 expired =
+	    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return expired < threshold;
+}
+
+/* Builds the statements of one leaf (as the owner: the estimate reads the table). */
 void
 PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 {
@@ -171,35 +209,50 @@ PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 		char *column = get_attname(target->relid, target->trigger_column, false);
 		const AttrNumber leaf_column = get_attnum(leaf_id, column);
 		Relation rel = relation_open(leaf_id, AccessShareLock);
-		leaf->by_index = leaf_column > 0 && HasLeadingIndex(rel, leaf_column);
+		leaf->by_index = WalkByIndex(run, rel, leaf_column, leaf->from_clause);
 		relation_close(rel, AccessShareLock);
 		leaf->key_type = get_atttype(target->relid, target->trigger_column);
 	}
-	char *expired = ExpiredCondition(target, 1);
 	const char *alias = quote_identifier(target->alias);
+	const char *trigger = target->trigger_sql;
+	char *expired = ExpiredCondition(target, 1);
 	if (leaf->by_index)
 	{
-		const char *key = target->trigger_sql;
 		leaf->select_first =
-		    psprintf("SELECT ctid, %s FROM %s WHERE %s ORDER BY %s, ctid "
-		             "LIMIT %d FOR UPDATE OF %s SKIP LOCKED",
-		             key, leaf->from_clause, expired, key, target->batch_size, alias);
-		leaf->select_next =
-		    psprintf("SELECT ctid, %s FROM %s WHERE %s AND %s >= $2 AND (%s, ctid) > ($2, $3) "
-		             "ORDER BY %s, ctid LIMIT %d FOR UPDATE OF %s SKIP LOCKED",
-		             key, leaf->from_clause, expired, key, key, key, target->batch_size, alias);
+		    psprintf("SELECT ctid, %s, xmax = '0'::xid FROM %s WHERE %s "
+		             "ORDER BY %s, ctid LIMIT %d",
+		             trigger, leaf->from_clause, expired, trigger, target->batch_size);
+		leaf->select_next = psprintf(
+		    "SELECT ctid, %s, xmax = '0'::xid FROM %s WHERE %s AND %s >= $2 "
+		    "AND (%s, ctid) > ($2, $3) ORDER BY %s, ctid LIMIT %d",
+		    trigger, leaf->from_clause, expired, trigger, trigger, trigger, target->batch_size);
 	}
 	else
 	{
-		leaf->select_first = psprintf("SELECT ctid FROM %s WHERE %s LIMIT %d FOR UPDATE OF %s "
-		                              "SKIP LOCKED",
-		                              leaf->from_clause, expired, target->batch_size, alias);
-		leaf->select_next = psprintf("SELECT ctid FROM %s WHERE ctid > $2 AND %s LIMIT %d "
-		                             "FOR UPDATE OF %s SKIP LOCKED",
-		                             leaf->from_clause, expired, target->batch_size, alias);
+		/*
+		 * Heap order relies on a TID range scan returning rows in ctid order, so this
+		 * statement runs with every other scan disabled (see ScanSettings); keep_when, which
+		 * may need index scans of other tables, is applied by the delete instead.
+		 */
+		leaf->select_first = nullptr;
+		leaf->select_next = psprintf("SELECT ctid, xmax = '0'::xid FROM %s WHERE ctid > $2 "
+		                             "AND (%s) < $1 LIMIT %d",
+		                             leaf->from_clause, trigger, target->batch_size);
 	}
+	/*
+	 * The delete and the lock repeat the rule, so that a row changed since it was selected is
+	 * judged on its latest version. "IS TRUE" keeps the trigger comparison from matching an
+	 * index: the planner must use a TID scan for the given rows, not rescan the expired range.
+	 */
+	char *recheck =
+	    target->keep_when_sql == nullptr
+	        ? psprintf("((%s) < $1) IS TRUE", trigger)
+	        : psprintf("((%s) < $1) IS TRUE AND (%s) IS NOT TRUE", trigger, target->keep_when_sql);
 	leaf->delete_sql =
-	    psprintf("DELETE FROM %s WHERE ctid = ANY ($2) AND %s", leaf->from_clause, expired);
+	    psprintf("DELETE FROM %s WHERE ctid = ANY ($2) AND %s", leaf->from_clause, recheck);
+	leaf->lock_sql = psprintf("SELECT ctid FROM %s WHERE ctid = ANY ($2) AND %s "
+	                          "FOR UPDATE OF %s SKIP LOCKED",
+	                          leaf->from_clause, recheck, alias);
 }
 
 /* Position after the last candidate of the previous batch. */
@@ -211,31 +264,67 @@ struct Cursor
 };
 
 /*
- * Selects and locks the next batch of candidates (as the owner, inside the batch's
- * subtransaction). The tids are copied into the batch context.
+ * Planner settings for one statement: `tid_only` leaves a TID (range) scan as the only way
+ * to read the leaf; `row_lock_wait` bounds how long a delete may wait for a row lock taken
+ * after the row was selected. Undone by AtEOXact_GUC, or by aborting the subtransaction.
  */
+int
+ScanSettings(bool tid_only, bool all_scans_but_tid, bool row_lock_wait)
+{
+	const int level = NewGUCNestLevel();
+	auto set = [](const char *name, const char *value)
+	{
+		(void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+		                        false);
+	};
+	if (tid_only)
+	{
+		set("enable_seqscan", "off");
+		set("enable_bitmapscan", "off");
+		/* disabled paths cost 1e10, which would otherwise make every plan (foreign-key
+		 * checks of each deleted row included) cross jit_above_cost and be compiled */
+		set("jit", "off");
+	}
+	if (all_scans_but_tid)
+	{
+		set("enable_indexscan", "off");
+		set("enable_indexonlyscan", "off");
+	}
+	if (row_lock_wait)
+	{
+		set("lock_timeout", psprintf("%dms", guc::lock_timeout_ms));
+	}
+	return level;
+}
+
+/* The candidates of the next batch (not locked), copied into the batch context. */
 void
 SelectCandidates(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
 {
 	Oid types[3] = {TIMESTAMPTZOID, leaf->by_index ? leaf->key_type : TIDOID, TIDOID};
 	Datum values[3] = {TimestampTzGetDatum(run->cutoff), 0, 0};
 	int nargs = 1;
-	if (cursor->started)
+	const char *sql = leaf->select_first;
+	if (!leaf->by_index)
 	{
-		if (leaf->by_index)
+		if (!cursor->started)
 		{
-			values[1] = cursor->key;
-			values[2] = PointerGetDatum(&cursor->tid);
-			nargs = 3;
+			ItemPointerSet(&cursor->tid, 0, 0); /* before every real tuple */
 		}
-		else
-		{
-			values[1] = PointerGetDatum(&cursor->tid);
-			nargs = 2;
-		}
+		values[1] = PointerGetDatum(&cursor->tid);
+		nargs = 2;
+		sql = leaf->select_next;
 	}
-	const char *sql = cursor->started ? leaf->select_next : leaf->select_first;
-	const int rc = SPI_execute_with_args(sql, nargs, types, values, nullptr, false, 0);
+	else if (cursor->started)
+	{
+		values[1] = cursor->key;
+		values[2] = PointerGetDatum(&cursor->tid);
+		nargs = 3;
+		sql = leaf->select_next;
+	}
+	const int level = ScanSettings(!leaf->by_index, !leaf->by_index, false);
+	const int rc = SPI_execute_with_args(sql, nargs, types, values, nullptr, true, 0);
+	AtEOXact_GUC(true, level);
 	if (rc != SPI_OK_SELECT)
 	{
 		elog(ERROR, "selecting candidates failed: %s", SPI_result_code_string(rc));
@@ -245,13 +334,19 @@ SelectCandidates(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
 	batch->tids = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * (count + 1)));
 	MemoryContextSwitchTo(previous);
 	batch->count = count;
+	const int free_column = leaf->by_index ? 3 : 2;
+	int front = 0;
+	int back = count;
 	for (int i = 0; i < count; i++)
 	{
 		bool isnull;
 		HeapTuple row = SPI_tuptable->vals[i];
 		const ItemPointer tid = reinterpret_cast<ItemPointer>(
 		    DatumGetPointer(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull)));
-		batch->tids[i] = *tid;
+		const bool free =
+		    DatumGetBool(SPI_getbinval(row, SPI_tuptable->tupdesc, free_column, &isnull));
+		/* rows nobody has locked or updated go first; the others take the locking path */
+		batch->tids[free ? front++ : --back] = *tid;
 		if (leaf->by_index)
 		{
 			/* rows come in (key, ctid) order: the last one is the new position */
@@ -261,12 +356,13 @@ SelectCandidates(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
 				cursor->tid = *tid;
 			}
 		}
-		else if ((!cursor->started && i == 0) || ItemPointerCompare(tid, &cursor->tid) > 0)
+		else if (ItemPointerCompare(tid, &cursor->tid) > 0)
 		{
 			/* heap order: the highest ctid seen is the new position */
 			cursor->tid = *tid;
 		}
 	}
+	batch->free_count = front;
 	if (count > 0)
 	{
 		cursor->started = true;
@@ -274,20 +370,26 @@ SelectCandidates(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/* Deletes batch->tids[lo, hi) in one statement; returns the rows removed. */
-int64
-DeleteTids(const Run *run, const Leaf *leaf, const Batch *batch, int lo, int hi)
+ArrayType *
+TidArray(const ItemPointerData *tids, int count)
 {
-	Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * (hi - lo)));
-	for (int i = lo; i < hi; i++)
+	Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
+	for (int i = 0; i < count; i++)
 	{
-		elements[i - lo] = PointerGetDatum(&batch->tids[i]);
+		elements[i] = PointerGetDatum(&tids[i]);
 	}
-	ArrayType *tids =
-	    construct_array(elements, hi - lo, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT);
+	return construct_array(elements, count, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT);
+}
+
+/* Deletes the given rows in one statement; returns the rows removed. */
+int64
+DeleteTids(const Run *run, const Leaf *leaf, const ItemPointerData *tids, int count)
+{
 	Oid types[2] = {TIMESTAMPTZOID, TIDARRAYOID};
-	Datum values[2] = {TimestampTzGetDatum(run->cutoff), PointerGetDatum(tids)};
+	Datum values[2] = {TimestampTzGetDatum(run->cutoff), PointerGetDatum(TidArray(tids, count))};
+	const int level = ScanSettings(true, false, true);
 	const int rc = SPI_execute_with_args(leaf->delete_sql, 2, types, values, nullptr, false, 0);
+	AtEOXact_GUC(true, level);
 	if (rc != SPI_OK_DELETE)
 	{
 		elog(ERROR, "deleting a batch failed: %s", SPI_result_code_string(rc));
@@ -295,12 +397,51 @@ DeleteTids(const Run *run, const Leaf *leaf, const Batch *batch, int lo, int hi)
 	return static_cast<int64>(SPI_processed);
 }
 
+void RemoveRange(const Run *run, const Leaf *leaf, Batch *batch, const ItemPointerData *tids,
+                 int count, bool locked);
+
 /*
- * Removes batch->tids[lo, hi) in a subtransaction. On failure, splits the range and retries
- * each half, down to single rows, which are counted as failed with the first error kept.
+ * The careful path, for rows someone had locked or updated when they were selected (or that
+ * a delete found locked): lock those still expired, skipping rows locked by others (left for
+ * the next run, never waited for), then remove what was locked.
  */
 void
-RemoveRange(const Run *run, const Leaf *leaf, Batch *batch, int lo, int hi)
+LockAndRemove(const Run *run, const Leaf *leaf, Batch *batch, const ItemPointerData *tids,
+              int count)
+{
+	Oid types[2] = {TIMESTAMPTZOID, TIDARRAYOID};
+	Datum values[2] = {TimestampTzGetDatum(run->cutoff), PointerGetDatum(TidArray(tids, count))};
+	const int level = ScanSettings(true, false, false);
+	const int rc = SPI_execute_with_args(leaf->lock_sql, 2, types, values, nullptr, false, 0);
+	AtEOXact_GUC(true, level);
+	if (rc != SPI_OK_SELECT)
+	{
+		elog(ERROR, "locking candidates failed: %s", SPI_result_code_string(rc));
+	}
+	const int locked = static_cast<int>(SPI_processed);
+	ItemPointerData *mine =
+	    static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * (locked + 1)));
+	for (int i = 0; i < locked; i++)
+	{
+		bool isnull;
+		mine[i] = *reinterpret_cast<ItemPointer>(DatumGetPointer(
+		    SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	if (locked > 0)
+	{
+		RemoveRange(run, leaf, batch, mine, locked, true);
+	}
+}
+
+/*
+ * Removes the given rows in a subtransaction. A row lock taken by someone after the rows were
+ * selected sends them to LockAndRemove; any other failure splits the range and retries each
+ * half, down to single rows, which are counted as failed with the first error kept.
+ */
+void
+RemoveRange(const Run *run, const Leaf *leaf, Batch *batch, const ItemPointerData *tids, int count,
+            bool locked)
 {
 	MemoryContext context = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -311,7 +452,7 @@ RemoveRange(const Run *run, const Leaf *leaf, Batch *batch, int lo, int hi)
 	MemoryContextSwitchTo(context);
 	PG_TRY();
 	{
-		deleted = DeleteTids(run, leaf, batch, lo, hi);
+		deleted = DeleteTids(run, leaf, tids, count);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -334,7 +475,13 @@ RemoveRange(const Run *run, const Leaf *leaf, Batch *batch, int lo, int hi)
 	{
 		ReThrowError(error);
 	}
-	if (hi - lo == 1)
+	if (!locked && error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+	{
+		FreeErrorData(error);
+		LockAndRemove(run, leaf, batch, tids, count);
+		return;
+	}
+	if (count == 1)
 	{
 		batch->failed++;
 		if (batch->first_error == nullptr)
@@ -345,9 +492,9 @@ RemoveRange(const Run *run, const Leaf *leaf, Batch *batch, int lo, int hi)
 		return;
 	}
 	FreeErrorData(error);
-	const int middle = lo + (hi - lo) / 2;
-	RemoveRange(run, leaf, batch, lo, middle);
-	RemoveRange(run, leaf, batch, middle, hi);
+	const int half = count / 2;
+	RemoveRange(run, leaf, batch, tids, half, locked);
+	RemoveRange(run, leaf, batch, tids + half, count - half, locked);
 }
 
 void
@@ -405,9 +552,14 @@ RunBatch(Run *run, const Leaf *leaf, Cursor *cursor)
 		                        GUC_ACTION_SAVE, true, 0, false);
 		SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0);
 		SelectCandidates(run, leaf, cursor, &batch);
-		if (batch.count > 0)
+		if (batch.free_count > 0)
 		{
-			RemoveRange(run, leaf, &batch, 0, batch.count);
+			RemoveRange(run, leaf, &batch, batch.tids, batch.free_count, false);
+		}
+		if (batch.count > batch.free_count)
+		{
+			LockAndRemove(run, leaf, &batch, batch.tids + batch.free_count,
+			              batch.count - batch.free_count);
 		}
 		pg::Leave(scope);
 		if (batch.count > 0)
@@ -483,11 +635,80 @@ OutOfTime(Run *run)
 	return out;
 }
 
+/*
+ * Runs one step that may fail on a broken policy (relation gone, column changed, privilege
+ * lost) in a subtransaction, as the relation's owner when `as_owner`. On failure, records a
+ * failed unit and returns false; cancellation and shutdown propagate.
+ */
+bool
+Protected(Run *run, void (*step)(Run *, void *), void *arg, bool as_owner)
+{
+	MemoryContext context = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData *volatile error = nullptr;
+
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(context);
+	PG_TRY();
+	{
+		if (as_owner)
+		{
+			const pg::Scope scope = pg::Enter(run->target.owner, true, run->target.timezone);
+			step(run, arg);
+			pg::Leave(scope);
+		}
+		else
+		{
+			step(run, arg);
+		}
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+		error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(context);
+	CurrentResourceOwner = owner;
+	if (error == nullptr)
+	{
+		return true;
+	}
+	if (IsInterrupt(error))
+	{
+		ReThrowError(error);
+	}
+	NoteError(run, error->message);
+	run->failed_units++;
+	WriteUnit(run, GetCurrentTimestamp(), 0, 0, "failed", error->message);
+	return false;
+}
+
+struct LeafStep
+{
+	Oid leaf_id;
+	Leaf *leaf;
+};
+
+void
+PrepareLeafStep(Run *run, void *arg)
+{
+	LeafStep *step = static_cast<LeafStep *>(arg);
+	PrepareLeaf(run, step->leaf_id, step->leaf);
+}
+
 void
 PurgeLeaf(Run *run, Oid leaf_id)
 {
 	Leaf leaf;
-	PrepareLeaf(run, leaf_id, &leaf);
+	LeafStep step = {leaf_id, &leaf};
+	if (!Protected(run, PrepareLeafStep, &step, true))
+	{
+		return;
+	}
 	Cursor cursor = {};
 	bool more = true;
 	while (more && !OutOfTime(run))
@@ -504,76 +725,52 @@ PurgeLeaf(Run *run, Oid leaf_id)
 }
 
 /*
- * The steps before the first batch that can fail on a broken policy: the relation is gone,
- * a column changed, the owner lost a privilege. Returns the leaves to purge, or NIL after
- * recording the failure.
+ * What must hold before the first batch: the relation exists, the action is available, the
+ * expressions still fit the relation. Collects the leaves to purge into *(List **) arg.
  */
+void
+PrepareRunStep(Run *run, void *arg)
+{
+	if (run->target.relid == InvalidOid)
+	{
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+		                errmsg("relation %s of policy \"%s\" no longer exists",
+		                       run->target.relation_name, run->target.name),
+		                errhint("Drop the policy, or alter it.")));
+	}
+	if (strcmp(run->target.action, "delete") != 0)
+	{
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("action \"%s\" of policy \"%s\" is not available yet",
+		                       run->target.action, run->target.name)));
+	}
+	PrepareTarget(&run->target);
+	run->cutoff = ComputeCutoff(&run->target, run->started_at);
+	List *leaves = NIL;
+	List *all = find_all_inheritors(run->target.relid, AccessShareLock, nullptr);
+	ListCell *cell;
+	foreach (cell, all)
+	{
+		if (get_rel_relkind(lfirst_oid(cell)) == RELKIND_RELATION)
+		{
+			leaves = lappend_oid(leaves, lfirst_oid(cell));
+		}
+	}
+	*static_cast<List **>(arg) = leaves;
+}
+
 List *
 PrepareRun(Run *run)
 {
-	MemoryContext context = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	ErrorData *volatile error = nullptr;
-	List *volatile leaves = NIL;
-
-	BeginInternalSubTransaction(nullptr);
-	MemoryContextSwitchTo(context);
-	PG_TRY();
-	{
-		if (run->target.relid == InvalidOid)
-		{
-			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-			                errmsg("relation %s of policy \"%s\" no longer exists",
-			                       run->target.relation_name, run->target.name),
-			                errhint("Drop the policy, or alter it.")));
-		}
-		if (strcmp(run->target.action, "delete") != 0)
-		{
-			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			                errmsg("action \"%s\" of policy \"%s\" is not available yet",
-			                       run->target.action, run->target.name)));
-		}
-		PrepareTarget(&run->target);
-		run->cutoff = ComputeCutoff(&run->target, run->started_at);
-		List *all = find_all_inheritors(run->target.relid, AccessShareLock, nullptr);
-		ListCell *cell;
-		foreach (cell, all)
-		{
-			if (get_rel_relkind(lfirst_oid(cell)) == RELKIND_RELATION)
-			{
-				leaves = lappend_oid(leaves, lfirst_oid(cell));
-			}
-		}
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(context);
-		error = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(context);
-	CurrentResourceOwner = owner;
-	if (error != nullptr)
-	{
-		if (IsInterrupt(error))
-		{
-			ReThrowError(error);
-		}
-		NoteError(run, error->message);
-		run->failed_units++;
-		WriteUnit(run, run->started_at, 0, 0, "failed", error->message);
-		return NIL;
-	}
-	return leaves;
+	List *leaves = NIL;
+	return Protected(run, PrepareRunStep, &leaves, false) ? leaves : NIL;
 }
 
 const char *
 RunStatus(const Run *run)
 {
-	if (run->failed_units > 0 && run->rows_affected == 0)
+	/* nothing removed and something failed: the run could not do its work */
+	if ((run->failed_units > 0 || run->rows_failed > 0) && run->rows_affected == 0)
 	{
 		return "failed";
 	}

@@ -39,8 +39,8 @@ LEFT JOIN _retention.policy_state AS s ON s.policy_id = p.id;
 COMMENT ON VIEW retention.policies IS
     'every policy with its settings, version, last run, next run, last status and failures';
 
--- One row per run of a policy. A run's status is the worst of its units: failed when nothing
--- could be done, partial when some work failed, else ok.
+-- One row per run of a policy: failed when something failed and nothing was removed, partial
+-- when something failed besides what was removed, else ok.
 CREATE VIEW retention.audit AS
 SELECT l.run_id,
        min(l.policy_name) AS policy_name,
@@ -54,7 +54,7 @@ SELECT l.run_id,
        coalesce(array_agg(p.partition ORDER BY l.id) FILTER (WHERE p.partition IS NOT NULL),
                 '{}') AS partitions,
        CASE
-           WHEN bool_or(l.status = 'failed') AND sum(l.rows_affected) = 0 THEN 'failed'
+           WHEN bool_or(l.status <> 'ok') AND sum(l.rows_affected) = 0 THEN 'failed'
            WHEN bool_or(l.status <> 'ok') THEN 'partial'
            ELSE 'ok'
        END AS status,
