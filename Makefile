@@ -23,7 +23,7 @@ SQL_SOURCES = \
 DATA_built = retention--$(EXTVERSION).sql
 EXTRA_CLEAN = retention--$(EXTVERSION).sql results/ regression.diffs regression.out
 
-REGRESS = policy_api purge_delete run_log permissions
+REGRESS = install policy_api purge_delete run_log permissions
 REGRESS_OPTS = --load-extension=retention
 
 PG_CPPFLAGS = -I$(srcdir)/src

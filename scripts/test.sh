@@ -35,6 +35,28 @@ version_check()
 	[ "$control" = "$meta" ] && grep -q "\"$control\"" META.json
 }
 
+# Every pg_regress file must be in the Makefile's REGRESS list (the schedule), and have output.
+regress_schedule()
+{
+	local f name rc=0 list
+	list=" $(sed -n 's/^REGRESS *= *//p' Makefile) "
+	for f in sql/*.sql; do
+		name=$(basename "$f" .sql)
+		case "$list" in
+			*" $name "*) ;;
+			*)
+				echo "sql/$name.sql is not in the Makefile's REGRESS list"
+				rc=1
+				;;
+		esac
+		[ -f "expected/$name.out" ] || {
+			echo "expected/$name.out is missing"
+			rc=1
+		}
+	done
+	return $rc
+}
+
 unit_tests()
 {
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
@@ -44,7 +66,6 @@ unit_tests()
 
 regress()
 {
-	chown -R postgres: "$RETENTION_ROOT" 2>/dev/null || true
 	make -s installcheck PG_CONFIG="$PG_BIN/pg_config" || {
 		cat regression.diffs 2>/dev/null | head -200
 		return 1
@@ -54,11 +75,16 @@ regress()
 step "format check (clang-format)" make -s format-check
 step "build (-Werror) and install" build_and_install
 step "META.json version equals the control file's" version_check
+step "every pg_regress file is scheduled" regress_schedule
 step "C++ unit tests (ctest)" unit_tests
 start_cluster
 step "pg_regress (make installcheck)" regress
 step "pgTAP (pg_prove)" bash scripts/pgtap.sh
 step "crash recovery: kill -9 during a purge" bash test/crash/kill_backend.sh 3
+stop_cluster || true
+trap - EXIT
+# the demo starts a cluster of its own and checks purged counts against hand counts
+step "demo: purged counts equal the expired rows counted before the run" bash demo/run.sh
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then
