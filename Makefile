@@ -44,12 +44,18 @@ retention--$(EXTVERSION).sql: $(SQL_SOURCES) retention.control
 
 $(OBJS): $(wildcard src/*.hpp src/*/*.hpp)
 
-.PHONY: format format-check prove
+.PHONY: format format-check lint prove
 format:
 	clang-format -i $(SRCS) $(wildcard src/*.hpp src/*/*.hpp test/unit/*.cpp)
 
 format-check:
 	clang-format --dry-run --Werror $(SRCS) $(wildcard src/*.hpp src/*/*.hpp test/unit/*.cpp)
+
+# clang-tidy over the C++ sources, with the compile commands of the CMake build
+lint:
+	cmake -S . -B build >/dev/null
+	clang-tidy -p build --quiet --extra-arg=-Wno-ignored-attributes \
+		--extra-arg=-Wno-unknown-warning-option --extra-arg=-Wno-register $(SRCS)
 
 prove:
 	bash scripts/pgtap.sh

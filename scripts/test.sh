@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$RETENTION_ROOT"
 
-install_packages clang-format libgtest-dev postgresql-$PG_MAJOR-pgtap \
+install_packages clang-format clang-tidy libgtest-dev postgresql-$PG_MAJOR-pgtap \
 	libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
 
 passed=0
@@ -77,6 +77,7 @@ step "build (-Werror) and install" build_and_install
 step "META.json version equals the control file's" version_check
 step "every pg_regress file is scheduled" regress_schedule
 step "C++ unit tests (ctest)" unit_tests
+step "lint (clang-tidy)" make -s lint
 start_cluster
 step "pg_regress (make installcheck)" regress
 step "pgTAP (pg_prove)" bash scripts/pgtap.sh

@@ -72,6 +72,8 @@ struct Leaf
 	bool by_index;      /* walk (trigger, ctid) in index order, else ctid order */
 	char *select_first; /* candidates, not locked: ctid, [key,] whether no one had locked it */
 	char *select_next;
+	char *fast_first; /* select and delete in one statement (NULL: not applicable) */
+	char *fast_next;
 	char *lock_sql;   /* locks the given rows that are still expired, skipping locked ones */
 	char *delete_sql; /* deletes the given rows that are still expired */
 	Oid key_type;
@@ -83,6 +85,7 @@ struct Batch
 	ItemPointerData *tids;
 	int count;
 	int free_count;
+	int busy_count; /* fast path: rows left for the careful path, in tids */
 	int64 deleted;
 	int64 failed;
 	char *first_error;
@@ -253,6 +256,49 @@ PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 	leaf->lock_sql = psprintf("SELECT ctid FROM %s WHERE ctid = ANY ($2) AND %s "
 	                          "FOR UPDATE OF %s SKIP LOCKED",
 	                          leaf->from_clause, recheck, alias);
+
+	/*
+	 * The fast path does a whole batch in one statement: select the candidates, delete those
+	 * nobody had locked or updated, and report the new position and the rows left for the
+	 * careful path. It is used when keep_when is absent (its subqueries would run under the
+	 * scan settings the walk needs); any error sends the batch down the statement-by-statement
+	 * path, which isolates failing rows.
+	 */
+	leaf->fast_first = leaf->fast_next = nullptr;
+	if (target->keep_when_sql == nullptr)
+	{
+		const char *key_type = leaf->by_index ? format_type_be(leaf->key_type) : "tid";
+		const char *report = psprintf(
+		    "SELECT (SELECT count(*) FROM c)::int4, "
+		    "(SELECT t FROM c ORDER BY %s LIMIT 1), (SELECT %s FROM c ORDER BY %s LIMIT 1), "
+		    "(SELECT count(*) FROM d), ARRAY(SELECT t FROM c WHERE NOT free)",
+		    leaf->by_index ? "k DESC, t DESC" : "t DESC", leaf->by_index ? "k" : "NULL::tid",
+		    leaf->by_index ? "k DESC, t DESC" : "t DESC");
+		(void)key_type;
+		const char *deletion = psprintf("d AS (DELETE FROM %s WHERE ctid = ANY (ARRAY(SELECT t "
+		                                "FROM c WHERE free)) AND %s RETURNING 1) ",
+		                                leaf->from_clause, recheck);
+		if (leaf->by_index)
+		{
+			leaf->fast_first = psprintf(
+			    "WITH c AS MATERIALIZED (SELECT ctid AS t, %s AS k, xmax = '0'::xid AS free "
+			    "FROM %s WHERE %s ORDER BY %s, ctid LIMIT %d), %s%s",
+			    trigger, leaf->from_clause, expired, trigger, target->batch_size, deletion, report);
+			leaf->fast_next = psprintf(
+			    "WITH c AS MATERIALIZED (SELECT ctid AS t, %s AS k, xmax = '0'::xid AS free "
+			    "FROM %s WHERE %s AND %s >= $2 AND (%s, ctid) > ($2, $3) ORDER BY %s, ctid "
+			    "LIMIT %d), %s%s",
+			    trigger, leaf->from_clause, expired, trigger, trigger, trigger, target->batch_size,
+			    deletion, report);
+		}
+		else
+		{
+			leaf->fast_next = psprintf(
+			    "WITH c AS MATERIALIZED (SELECT ctid AS t, xmax = '0'::xid AS free FROM %s "
+			    "WHERE ctid > $2 AND (%s) < $1 LIMIT %d), %s%s",
+			    leaf->from_clause, trigger, target->batch_size, deletion, report);
+		}
+	}
 }
 
 /* Position after the last candidate of the previous batch. */
@@ -530,6 +576,103 @@ WriteUnit(Run *run, TimestampTz started_at, int64 rows, int64 failed, const char
 }
 
 /*
+ * The whole batch in one statement (see fast_first), in a subtransaction. Returns false,
+ * having changed nothing, when the statement failed; then the batch takes the careful path.
+ * On success the rows nobody had locked are deleted, and the others are in batch->tids.
+ */
+bool
+TryFastBatch(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
+{
+	const char *sql = (leaf->by_index && !cursor->started) ? leaf->fast_first : leaf->fast_next;
+	if (sql == nullptr)
+	{
+		return false;
+	}
+	MemoryContext volatile context = CurrentMemoryContext;
+	ResourceOwner volatile owner = CurrentResourceOwner;
+	ErrorData *volatile error = nullptr;
+	Oid types[3] = {TIMESTAMPTZOID, leaf->by_index ? leaf->key_type : TIDOID, TIDOID};
+	Datum values[3] = {TimestampTzGetDatum(run->cutoff), 0, 0};
+	volatile int nargs = 1;
+	if (!leaf->by_index)
+	{
+		if (!cursor->started)
+		{
+			ItemPointerSet(&cursor->tid, 0, 0);
+		}
+		values[1] = PointerGetDatum(&cursor->tid);
+		nargs = 2;
+	}
+	else if (cursor->started)
+	{
+		values[1] = cursor->key;
+		values[2] = PointerGetDatum(&cursor->tid);
+		nargs = 3;
+	}
+
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(context);
+	PG_TRY();
+	{
+		const int level = ScanSettings(true, !leaf->by_index, true);
+		const int rc = SPI_execute_with_args(sql, nargs, types, values, nullptr, false, 0);
+		AtEOXact_GUC(true, level);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		{
+			elog(ERROR, "the batch statement failed: %s", SPI_result_code_string(rc));
+		}
+		HeapTuple row = SPI_tuptable->vals[0];
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		bool isnull;
+		const int count = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
+		batch->count = count;
+		if (count > 0)
+		{
+			cursor->tid = *reinterpret_cast<ItemPointer>(
+			    DatumGetPointer(SPI_getbinval(row, desc, 2, &isnull)));
+			if (leaf->by_index)
+			{
+				cursor->key = SPI_getbinval(row, desc, 3, &isnull);
+			}
+			cursor->started = true;
+		}
+		batch->deleted += DatumGetInt64(SPI_getbinval(row, desc, 4, &isnull));
+		ArrayType *busy = DatumGetArrayTypeP(SPI_getbinval(row, desc, 5, &isnull));
+		const int busy_count = ArrayGetNItems(ARR_NDIM(busy), ARR_DIMS(busy));
+		MemoryContext previous = MemoryContextSwitchTo(run->batch_context);
+		batch->tids =
+		    static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * (busy_count + 1)));
+		MemoryContextSwitchTo(previous);
+		memcpy(batch->tids, ARR_DATA_PTR(busy), sizeof(ItemPointerData) * busy_count);
+		batch->free_count = 0;
+		batch->busy_count = busy_count;
+		SPI_freetuptable(SPI_tuptable);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+		error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(context);
+	CurrentResourceOwner = owner;
+	if (error == nullptr)
+	{
+		return true;
+	}
+	if (IsInterrupt(error))
+	{
+		ReThrowError(error);
+	}
+	FreeErrorData(error);
+	*batch = Batch{};
+	return false;
+}
+
+/*
  * One batch in one (sub)transaction: select, remove, audit. Returns false when the leaf has no
  * more work (no candidates, a short batch, or a failure that ends the leaf).
  */
@@ -551,15 +694,27 @@ RunBatch(Run *run, const Leaf *leaf, Cursor *cursor)
 		(void)set_config_option("synchronize_seqscans", "off", PGC_USERSET, PGC_S_SESSION,
 		                        GUC_ACTION_SAVE, true, 0, false);
 		SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0);
-		SelectCandidates(run, leaf, cursor, &batch);
-		if (batch.free_count > 0)
+		const Cursor before = *cursor;
+		if (TryFastBatch(run, leaf, cursor, &batch))
 		{
-			RemoveRange(run, leaf, &batch, batch.tids, batch.free_count, false);
+			if (batch.busy_count > 0)
+			{
+				LockAndRemove(run, leaf, &batch, batch.tids, batch.busy_count);
+			}
 		}
-		if (batch.count > batch.free_count)
+		else
 		{
-			LockAndRemove(run, leaf, &batch, batch.tids + batch.free_count,
-			              batch.count - batch.free_count);
+			*cursor = before;
+			SelectCandidates(run, leaf, cursor, &batch);
+			if (batch.free_count > 0)
+			{
+				RemoveRange(run, leaf, &batch, batch.tids, batch.free_count, false);
+			}
+			if (batch.count > batch.free_count)
+			{
+				LockAndRemove(run, leaf, &batch, batch.tids + batch.free_count,
+				              batch.count - batch.free_count);
+			}
 		}
 		pg::Leave(scope);
 		if (batch.count > 0)
