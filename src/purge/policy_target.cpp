@@ -6,6 +6,11 @@
 #include "catalog/expression.hpp"
 #include "pg/scope.hpp"
 
+extern "C"
+{
+#include "rewrite/rewriteManip.h"
+}
+
 namespace retention::purge
 {
 
@@ -89,6 +94,8 @@ PrepareTarget(PolicyTarget *target)
 		what = psprintf("keep_when of policy \"%s\"", target->name);
 		target->keep_when_sql =
 		    catalog::DeparseExpression(target->keep_when_bin, target->relid, target->alias, what);
+		target->keep_when_has_sublink =
+		    checkExprHasSubLink(static_cast<Node *>(stringToNode(target->keep_when_bin)));
 	}
 	pg::Leave(scope);
 }

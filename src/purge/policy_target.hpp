@@ -23,7 +23,8 @@ struct PolicyTarget
 	char *keep_when_bin;
 	char *trigger_sql; /* deparsed at Prepare() */
 	char *keep_when_sql;
-	AttrNumber trigger_column; /* of the policy's relation, when the trigger is a bare column */
+	bool keep_when_has_sublink; /* reads other tables: needs index scans of its own */
+	AttrNumber trigger_column;  /* of the policy's relation, when the trigger is a bare column */
 	Interval retain;
 	Interval grace;
 	Interval run_every;

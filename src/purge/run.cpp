@@ -72,8 +72,10 @@ struct Leaf
 	bool by_index;      /* walk (trigger, ctid) in index order, else ctid order */
 	char *select_first; /* candidates, not locked: ctid, [key,] whether no one had locked it */
 	char *select_next;
-	char *fast_first; /* select and delete in one statement (NULL: not applicable) */
-	char *fast_next;
+	char *scan_first; /* fast path: where the batch ends and which rows are busy */
+	char *scan_next;
+	char *range_first; /* fast path: delete the batch's range in one pass */
+	char *range_next;
 	char *lock_sql;   /* locks the given rows that are still expired, skipping locked ones */
 	char *delete_sql; /* deletes the given rows that are still expired */
 	Oid key_type;
@@ -258,46 +260,45 @@ PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 	                          leaf->from_clause, recheck, alias);
 
 	/*
-	 * The fast path does a whole batch in one statement: select the candidates, delete those
-	 * nobody had locked or updated, and report the new position and the rows left for the
-	 * careful path. It is used when keep_when is absent (its subqueries would run under the
-	 * scan settings the walk needs); any error sends the batch down the statement-by-statement
-	 * path, which isolates failing rows.
+	 * The fast path of a batch takes two statements: a read-only scan that finds where the
+	 * batch ends (the batch_size-th candidate in walk order) and which candidates someone had
+	 * locked or updated, then one DELETE of the expired, unlocked rows of that stretch, which
+	 * visits each row once like a plain DELETE. keep_when is part of the scan unless it reads
+	 * other tables (the heap walk disables index scans, which its subqueries may need); the
+	 * delete always applies it.
 	 */
-	leaf->fast_first = leaf->fast_next = nullptr;
-	if (target->keep_when_sql == nullptr)
+	const bool keep_in_scan = target->keep_when_sql != nullptr && !target->keep_when_has_sublink;
+	const char *candidate = keep_in_scan ? expired : psprintf("(%s) < $1", trigger);
+	const char *busy = "array_agg(t) FILTER (WHERE NOT free)";
+	if (leaf->by_index)
 	{
-		const char *key_type = leaf->by_index ? format_type_be(leaf->key_type) : "tid";
 		const char *report = psprintf(
-		    "SELECT (SELECT count(*) FROM c)::int4, "
-		    "(SELECT t FROM c ORDER BY %s LIMIT 1), (SELECT %s FROM c ORDER BY %s LIMIT 1), "
-		    "(SELECT count(*) FROM d), ARRAY(SELECT t FROM c WHERE NOT free)",
-		    leaf->by_index ? "k DESC, t DESC" : "t DESC", leaf->by_index ? "k" : "NULL::tid",
-		    leaf->by_index ? "k DESC, t DESC" : "t DESC");
-		(void)key_type;
-		const char *deletion = psprintf("d AS (DELETE FROM %s WHERE ctid = ANY (ARRAY(SELECT t "
-		                                "FROM c WHERE free)) AND %s RETURNING 1) ",
-		                                leaf->from_clause, recheck);
-		if (leaf->by_index)
-		{
-			leaf->fast_first = psprintf(
-			    "WITH c AS MATERIALIZED (SELECT ctid AS t, %s AS k, xmax = '0'::xid AS free "
-			    "FROM %s WHERE %s ORDER BY %s, ctid LIMIT %d), %s%s",
-			    trigger, leaf->from_clause, expired, trigger, target->batch_size, deletion, report);
-			leaf->fast_next = psprintf(
-			    "WITH c AS MATERIALIZED (SELECT ctid AS t, %s AS k, xmax = '0'::xid AS free "
-			    "FROM %s WHERE %s AND %s >= $2 AND (%s, ctid) > ($2, $3) ORDER BY %s, ctid "
-			    "LIMIT %d), %s%s",
-			    trigger, leaf->from_clause, expired, trigger, trigger, trigger, target->batch_size,
-			    deletion, report);
-		}
-		else
-		{
-			leaf->fast_next = psprintf(
-			    "WITH c AS MATERIALIZED (SELECT ctid AS t, xmax = '0'::xid AS free FROM %s "
-			    "WHERE ctid > $2 AND (%s) < $1 LIMIT %d), %s%s",
-			    leaf->from_clause, trigger, target->batch_size, deletion, report);
-		}
+		    "SELECT count(*)::int4, (array_agg(t ORDER BY k DESC, t DESC))[1], "
+		    "(array_agg(k ORDER BY k DESC, t DESC))[1], %s FROM (SELECT ctid AS t, %s AS k, "
+		    "xmax = '0'::xid AS free FROM %s WHERE %s",
+		    busy, trigger, leaf->from_clause, expired);
+		leaf->scan_first =
+		    psprintf("%s ORDER BY %s, ctid LIMIT %d) AS c", report, trigger, target->batch_size);
+		leaf->scan_next =
+		    psprintf("%s AND %s >= $2 AND (%s, ctid) > ($2, $3) ORDER BY %s, ctid LIMIT %d) AS c",
+		             report, trigger, trigger, trigger, target->batch_size);
+		leaf->range_first = psprintf("DELETE FROM %s WHERE %s AND xmax = '0'::xid AND %s <= $4 "
+		                             "AND (%s, ctid) <= ($4, $5)",
+		                             leaf->from_clause, expired, trigger, trigger);
+		leaf->range_next = psprintf("%s AND %s >= $2 AND (%s, ctid) > ($2, $3)", leaf->range_first,
+		                            trigger, trigger);
+	}
+	else
+	{
+		leaf->scan_first = nullptr;
+		leaf->scan_next = psprintf("SELECT count(*)::int4, max(t), NULL::tid, %s FROM (SELECT "
+		                           "ctid AS t, xmax = '0'::xid AS free FROM %s WHERE ctid > $2 "
+		                           "AND %s LIMIT %d) AS c",
+		                           busy, leaf->from_clause, candidate, target->batch_size);
+		leaf->range_first = nullptr;
+		leaf->range_next = psprintf("DELETE FROM %s WHERE ctid > $2 AND ctid <= $3 AND %s AND "
+		                            "xmax = '0'::xid",
+		                            leaf->from_clause, recheck);
 	}
 }
 
@@ -576,77 +577,99 @@ WriteUnit(Run *run, TimestampTz started_at, int64 rows, int64 failed, const char
 }
 
 /*
- * The whole batch in one statement (see fast_first), in a subtransaction. Returns false,
- * having changed nothing, when the statement failed; then the batch takes the careful path.
- * On success the rows nobody had locked are deleted, and the others are in batch->tids.
+ * The fast path of a batch (see PrepareLeaf), in a subtransaction. Returns false, having
+ * changed nothing, when a statement failed (a row that cannot be deleted, a row lock taken in
+ * between): the batch then takes the statement-by-statement path, which isolates such rows.
+ * On success the unlocked rows are deleted and the busy ones are in batch->tids.
  */
 bool
 TryFastBatch(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
 {
-	const char *sql = (leaf->by_index && !cursor->started) ? leaf->fast_first : leaf->fast_next;
-	if (sql == nullptr)
+	const bool first = leaf->by_index && !cursor->started;
+	if (!leaf->by_index && !cursor->started)
 	{
-		return false;
+		ItemPointerSet(&cursor->tid, 0, 0); /* before every real tuple */
 	}
 	MemoryContext volatile context = CurrentMemoryContext;
 	ResourceOwner volatile owner = CurrentResourceOwner;
 	ErrorData *volatile error = nullptr;
-	Oid types[3] = {TIMESTAMPTZOID, leaf->by_index ? leaf->key_type : TIDOID, TIDOID};
-	Datum values[3] = {TimestampTzGetDatum(run->cutoff), 0, 0};
-	volatile int nargs = 1;
+	const Oid key_type = leaf->by_index ? leaf->key_type : TIDOID;
+	Oid types[5] = {TIMESTAMPTZOID, key_type, TIDOID, key_type, TIDOID};
+	Datum values[5] = {TimestampTzGetDatum(run->cutoff), cursor->key, PointerGetDatum(&cursor->tid),
+	                   0, 0};
 	if (!leaf->by_index)
 	{
-		if (!cursor->started)
-		{
-			ItemPointerSet(&cursor->tid, 0, 0);
-		}
+		types[1] = TIDOID;
 		values[1] = PointerGetDatum(&cursor->tid);
-		nargs = 2;
 	}
-	else if (cursor->started)
-	{
-		values[1] = cursor->key;
-		values[2] = PointerGetDatum(&cursor->tid);
-		nargs = 3;
-	}
+	ItemPointerData last_tid;
+	ItemPointerSetInvalid(&last_tid);
 
 	BeginInternalSubTransaction(nullptr);
 	MemoryContextSwitchTo(context);
 	PG_TRY();
 	{
-		const int level = ScanSettings(true, !leaf->by_index, true);
-		const int rc = SPI_execute_with_args(sql, nargs, types, values, nullptr, false, 0);
+		int level = ScanSettings(!leaf->by_index, !leaf->by_index, false);
+		const char *scan = first ? leaf->scan_first : leaf->scan_next;
+		int rc =
+		    SPI_execute_with_args(scan, leaf->by_index ? 3 : 2, types, values, nullptr, true, 0);
 		AtEOXact_GUC(true, level);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		{
-			elog(ERROR, "the batch statement failed: %s", SPI_result_code_string(rc));
+			elog(ERROR, "the batch scan failed: %s", SPI_result_code_string(rc));
 		}
 		HeapTuple row = SPI_tuptable->vals[0];
 		TupleDesc desc = SPI_tuptable->tupdesc;
 		bool isnull;
 		const int count = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
 		batch->count = count;
+		int busy_count = 0;
 		if (count > 0)
 		{
-			cursor->tid = *reinterpret_cast<ItemPointer>(
+			last_tid = *reinterpret_cast<ItemPointer>(
 			    DatumGetPointer(SPI_getbinval(row, desc, 2, &isnull)));
+			const Datum last_key = SPI_getbinval(row, desc, 3, &isnull);
+			const Datum busy = SPI_getbinval(row, desc, 4, &isnull);
+			if (!isnull)
+			{
+				ArrayType *array = DatumGetArrayTypeP(busy);
+				busy_count = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+				MemoryContext previous = MemoryContextSwitchTo(run->batch_context);
+				batch->tids = static_cast<ItemPointerData *>(
+				    palloc(sizeof(ItemPointerData) * (busy_count + 1)));
+				MemoryContextSwitchTo(previous);
+				memcpy(batch->tids, ARR_DATA_PTR(array), sizeof(ItemPointerData) * busy_count);
+			}
+			/* the delete: from the old position to the batch's last candidate */
 			if (leaf->by_index)
 			{
-				cursor->key = SPI_getbinval(row, desc, 3, &isnull);
+				values[3] = last_key;
+				values[4] = PointerGetDatum(&last_tid);
 			}
+			else
+			{
+				values[2] = PointerGetDatum(&last_tid);
+			}
+			SPI_freetuptable(SPI_tuptable);
+			level = ScanSettings(!leaf->by_index, false, true);
+			const char *range = first ? leaf->range_first : leaf->range_next;
+			rc = SPI_execute_with_args(range, leaf->by_index ? 5 : 3, types, values, nullptr, false,
+			                           0);
+			AtEOXact_GUC(true, level);
+			if (rc != SPI_OK_DELETE)
+			{
+				elog(ERROR, "the batch delete failed: %s", SPI_result_code_string(rc));
+			}
+			batch->deleted += static_cast<int64>(SPI_processed);
+			if (leaf->by_index)
+			{
+				cursor->key = last_key;
+			}
+			cursor->tid = last_tid;
 			cursor->started = true;
 		}
-		batch->deleted += DatumGetInt64(SPI_getbinval(row, desc, 4, &isnull));
-		ArrayType *busy = DatumGetArrayTypeP(SPI_getbinval(row, desc, 5, &isnull));
-		const int busy_count = ArrayGetNItems(ARR_NDIM(busy), ARR_DIMS(busy));
-		MemoryContext previous = MemoryContextSwitchTo(run->batch_context);
-		batch->tids =
-		    static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * (busy_count + 1)));
-		MemoryContextSwitchTo(previous);
-		memcpy(batch->tids, ARR_DATA_PTR(busy), sizeof(ItemPointerData) * busy_count);
 		batch->free_count = 0;
 		batch->busy_count = busy_count;
-		SPI_freetuptable(SPI_tuptable);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
