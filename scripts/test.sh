@@ -78,7 +78,8 @@ step "META.json version equals the control file's" version_check
 step "every pg_regress file is scheduled" regress_schedule
 step "C++ unit tests (ctest)" unit_tests
 step "lint (clang-tidy)" make -s lint
-start_cluster
+# the worker stays off: these suites call retention.run() themselves, at moments they choose
+start_cluster "retention.enabled = off"
 step "pg_regress (make installcheck)" regress
 step "pgTAP (pg_prove)" bash scripts/pgtap.sh
 step "crash recovery: kill -9 during a purge" bash test/crash/kill_backend.sh 3

@@ -1,12 +1,14 @@
 /*
  * retention.cpp: the module's magic block and _PG_init.
  *
- * _PG_init defines the settings. It does nothing else yet that needs
- * shared_preload_libraries; everything SQL-callable works when the library is loaded on first
- * use.
+ * _PG_init defines the settings, installs the utility hook that keeps DROP DATABASE from
+ * waiting on a worker, and, when loaded from shared_preload_libraries (and not in
+ * pg_upgrade's binary-upgrade mode), registers the background worker's launcher. Without
+ * preloading everything SQL-callable still works; runs are then manual or from pg_cron.
  */
 #include "guc.hpp"
 #include "pg/postgres.hpp"
+#include "worker/worker.hpp"
 
 extern "C"
 {
@@ -17,5 +19,10 @@ extern "C"
 	void _PG_init(void)
 	{
 		retention::guc::Define();
+		retention::worker::InstallUtilityHook();
+		if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade)
+		{
+			retention::worker::RegisterLauncher();
+		}
 	}
 }

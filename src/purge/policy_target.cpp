@@ -165,4 +165,37 @@ ListPolicyIds(bool enabled_only, bool owned_only)
 	return ids;
 }
 
+List *
+ListDuePolicyIds()
+{
+	const pg::Scope scope = pg::AsExtensionOwner();
+	SPI_execute("SELECT p.id FROM _retention.policy AS p "
+	            "LEFT JOIN _retention.policy_state AS s ON s.policy_id = p.id "
+	            "WHERE p.enabled AND (s.next_run_at IS NULL OR s.next_run_at <= now()) "
+	            "ORDER BY p.priority, p.name",
+	            true, 0);
+	pg::Leave(scope);
+	List *ids = NIL;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool isnull;
+		int64 *item = static_cast<int64 *>(palloc(sizeof(int64)));
+		*item =
+		    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		ids = lappend(ids, item);
+	}
+	return ids;
+}
+
+void
+MarkInterruptedRuns()
+{
+	const pg::Scope scope = pg::AsExtensionOwner();
+	SPI_execute("UPDATE _retention.policy_state SET last_status = 'interrupted', "
+	            "running_pid = NULL WHERE last_status = 'running' AND (running_pid IS NULL "
+	            "OR running_pid NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))",
+	            false, 0);
+	pg::Leave(scope);
+}
+
 } // namespace retention::purge

@@ -54,4 +54,13 @@ char *ExpiredCondition(const PolicyTarget *target, int cutoff_param);
 /* The policies to consider, in run order (priority, name): a List of palloc'd int64 ids. */
 List *ListPolicyIds(bool enabled_only, bool owned_only);
 
+/* The enabled policies that are due now (next_run_at passed, or never run), in run order. */
+List *ListDuePolicyIds();
+
+/*
+ * Marks run states left 'running' by a session or worker that no longer exists as
+ * 'interrupted' (after a crash, a kill, a restart).
+ */
+void MarkInterruptedRuns();
+
 } // namespace retention::purge

@@ -1143,4 +1143,20 @@ RunPolicies(const char *policy_name, bool nonatomic, const char *invoked_by)
 	SPI_finish();
 }
 
+void
+RunDuePolicies(const char *invoked_by)
+{
+	SPI_connect_ext(SPI_OPT_NONATOMIC);
+	MemoryContext context = CurrentMemoryContext;
+	List *ids = ListDuePolicyIds();
+	ListCell *cell;
+	foreach (cell, ids)
+	{
+		CHECK_FOR_INTERRUPTS();
+		RunOne(*static_cast<int64 *>(lfirst(cell)), true, invoked_by, context);
+		MemoryContextSwitchTo(context);
+	}
+	SPI_finish();
+}
+
 } // namespace retention::purge

@@ -20,4 +20,10 @@ namespace retention::purge
  */
 void RunPolicies(const char *policy_name, bool nonatomic, const char *invoked_by);
 
+/*
+ * The background worker's cycle: every enabled policy that is due, in priority order,
+ * committing batch by batch. Requires a transaction and PortalContext (for nonatomic SPI).
+ */
+void RunDuePolicies(const char *invoked_by);
+
 } // namespace retention::purge
