@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$RETENTION_ROOT"
 
-install_packages clang-format clang-tidy libgtest-dev postgresql-$PG_MAJOR-pgtap \
+install_packages clang-format clang-tidy libgtest-dev postgresql-$PG_MAJOR-cron postgresql-$PG_MAJOR-pgtap \
 	libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
 
 passed=0
@@ -83,6 +83,7 @@ start_cluster "retention.enabled = off"
 step "pg_regress (make installcheck)" regress
 step "pgTAP (pg_prove)" bash scripts/pgtap.sh
 step "crash recovery: kill -9 during a purge" bash test/crash/kill_backend.sh 3
+step "TAP tests (PostgreSQL::Test::Cluster: background worker)" bash scripts/tap.sh
 stop_cluster || true
 trap - EXIT
 # the demo starts a cluster of its own and checks purged counts against hand counts
