@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the TAP tests (test/tap/t/*.pl, PostgreSQL::Test::Cluster) as the postgres OS user in a
 # temporary copy, since initdb refuses root. The extension must be installed.
+# Arguments: test files to run (t/NAME.pl), default all.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bindir=$(pg_config --bindir)
@@ -11,4 +12,4 @@ cp -r "$root/test/tap/t" "$work/"
 chown -R postgres: "$work"
 cd "$work"
 runuser -u postgres -- env PATH="$bindir:$PATH" TESTDIR="$work" PG_REGRESS=/bin/true \
-	prove -I "$perl_lib" t/*.pl
+	prove -I "$perl_lib" "${@:-t/*.pl}"
