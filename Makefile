@@ -25,6 +25,8 @@ EXTRA_CLEAN = retention--$(EXTVERSION).sql results/ regression.diffs regression.
 
 REGRESS = install policy_api purge_delete run_log permissions
 REGRESS_OPTS = --load-extension=retention
+ISOLATION = run_exclusion
+ISOLATION_OPTS = --load-extension=retention
 
 PG_CPPFLAGS = -I$(srcdir)/src -DRETENTION_VERSION=\"$(EXTVERSION)\"
 PG_CXXFLAGS = -std=c++17 -Werror -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
