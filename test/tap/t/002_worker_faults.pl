@@ -53,16 +53,16 @@ $node->safe_psql('postgres', "UPDATE pg_extension SET extversion = '0.1.0' WHERE
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM healthy'),
 	'versions equal again, purging resumes');
 
-# --- a big purge, interrupted by SIGTERM and by kill -9, again and again
+# --- a 1,000,000-row purge, interrupted by SIGTERM and ten times by kill -9
 $node->safe_psql('postgres', q{
 	SELECT retention.drop_policy('healthy');
 	CREATE TABLE big (id bigint PRIMARY KEY, created_at timestamptz NOT NULL);
 	CREATE INDEX ON big (created_at);
 	INSERT INTO big SELECT g, now() - interval '2 years' + g * interval '1 second'
-	FROM generate_series(1, 300000) g;
-	INSERT INTO big SELECT g, now() FROM generate_series(300001, 350000) g;
+	FROM generate_series(1, 1000000) g;
+	INSERT INTO big SELECT g, now() FROM generate_series(1000001, 1050000) g;
 });
-$node->append_conf('postgresql.conf', 'retention.max_rows_per_second = 30000');
+$node->append_conf('postgresql.conf', 'retention.max_rows_per_second = 60000');
 $node->reload;
 $node->safe_psql('postgres',
 	"SELECT retention.add_policy('big', 'big', 'created_at', '1 year', batch_size => 1000, run_every => '1 second')");
@@ -73,7 +73,7 @@ sub worker_pid
 		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'retention worker' AND datname = 'postgres'");
 }
 
-my $inserted = 350000;
+my $inserted = 1050000;
 
 sub check_consistent
 {
@@ -81,7 +81,7 @@ sub check_consistent
 	my $result = $node->safe_psql('postgres', qq{
 		SELECT $inserted - (SELECT count(*) FROM big),
 		       (SELECT coalesce(sum(rows_affected), 0) FROM retention.purge_log WHERE policy_name = 'big'),
-		       (SELECT count(*) FROM big WHERE id BETWEEN 300001 AND 350000),
+		       (SELECT count(*) FROM big WHERE id BETWEEN 1000001 AND 1050000),
 		       (SELECT ok FROM retention.verify_audit())});
 	my ($gone, $logged, $unexpired, $verified) = split /\|/, $result;
 	ok($gone == $logged && $unexpired == 50000 && $verified eq 't',
@@ -99,7 +99,7 @@ ok($node->poll_query_until('postgres',
 	'SIGTERM stops the worker');
 $previous = check_consistent('after SIGTERM');
 
-for my $round (1 .. 3)
+for my $round (1 .. 10)
 {
 	ok($node->poll_query_until('postgres',
 		"SELECT coalesce(sum(rows_affected), 0) > $previous + 10000 FROM retention.purge_log WHERE policy_name = 'big'"),
@@ -120,7 +120,7 @@ is($node->safe_psql('postgres',
 
 # --- a manual run and the worker exclude each other
 $node->safe_psql('postgres', q{
-	INSERT INTO big SELECT g, now() - interval '2 years' FROM generate_series(400001, 460000) g;
+	INSERT INTO big SELECT g, now() - interval '2 years' FROM generate_series(2000001, 2060000) g;
 });
 $inserted += 60000;
 my ($ret, $stdout, $stderr) = $node->psql('postgres', "CALL retention.run('big')");
