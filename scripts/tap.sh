@@ -12,4 +12,4 @@ cp -r "$root/test/tap/t" "$work/"
 chown -R postgres: "$work"
 cd "$work"
 runuser -u postgres -- env PATH="$bindir:$PATH" TESTDIR="$work" PG_REGRESS=/bin/true \
-	prove -I "$perl_lib" "${@:-t/*.pl}"
+	prove -v -I "$perl_lib" "${@:-t/*.pl}"
