@@ -56,8 +56,25 @@ extern "C"
 
 		MemoryContext caller_context = CurrentMemoryContext;
 		SPI_connect();
-		if (SPI_execute("SELECT last_id, last_hash FROM _retention.audit_head FOR UPDATE", false,
-		                1) != SPI_OK_SELECT ||
+		/* prepared once per session: every audit row passes here */
+		static SPIPlanPtr head_plan = nullptr;
+		static SPIPlanPtr move_plan = nullptr;
+		if (head_plan == nullptr)
+		{
+			Oid move_types[2] = {INT8OID, BYTEAOID};
+			SPIPlanPtr head = SPI_prepare(
+			    "SELECT last_id, last_hash FROM _retention.audit_head FOR UPDATE", 0, nullptr);
+			SPIPlanPtr move = SPI_prepare(
+			    "UPDATE _retention.audit_head SET last_id = $1, last_hash = $2", 2, move_types);
+			if (head == nullptr || move == nullptr || SPI_keepplan(head) != 0 ||
+			    SPI_keepplan(move) != 0)
+			{
+				elog(ERROR, "could not prepare the audit chain statements");
+			}
+			head_plan = head;
+			move_plan = move;
+		}
+		if (SPI_execute_plan(head_plan, nullptr, nullptr, false, 1) != SPI_OK_SELECT ||
 		    SPI_processed != 1)
 		{
 			elog(ERROR, "the audit chain head is missing");
@@ -82,10 +99,11 @@ extern "C"
 		    heap_modify_tuple_by_cols(linked, desc, 1, hash_columns, hash_values, hash_nulls);
 		MemoryContextSwitchTo(spi_context);
 
-		Oid types[2] = {INT8OID, BYTEAOID};
 		Datum head[2] = {Int64GetDatum(last_id + 1), PointerGetDatum(hash)};
-		SPI_execute_with_args("UPDATE _retention.audit_head SET last_id = $1, last_hash = $2", 2,
-		                      types, head, nullptr, false, 0);
+		if (SPI_execute_plan(move_plan, head, nullptr, false, 0) != SPI_OK_UPDATE)
+		{
+			elog(ERROR, "could not move the audit chain head");
+		}
 		SPI_finish();
 		return PointerGetDatum(result);
 	}

@@ -130,12 +130,24 @@ WriteAudit(const AuditRecord *record)
 	nulls[14] = record->policy_version != 0 ? ' ' : 'n';
 
 	const pg::Scope scope = pg::AsExtensionOwner();
-	const int rc = SPI_execute_with_args(
-	    "INSERT INTO retention.purge_log (run_id, started_at, finished_at, policy_name, "
-	    "relation, kind, cutoff, rows_affected, rows_failed, partitions, subject_digest, status, "
-	    "error, invoked_by, policy_version) "
-	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-	    COUNT, types, values, nulls, false, 0);
+	/* prepared once per session: a run writes one row per batch */
+	static SPIPlanPtr insert_plan = nullptr;
+	if (insert_plan == nullptr)
+	{
+		SPIPlanPtr plan = SPI_prepare(
+		    "INSERT INTO retention.purge_log (run_id, started_at, finished_at, policy_name, "
+		    "relation, kind, cutoff, rows_affected, rows_failed, partitions, subject_digest, "
+		    "status, error, invoked_by, policy_version) "
+		    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+		    COUNT, types);
+		if (plan == nullptr || SPI_keepplan(plan) != 0)
+		{
+			elog(ERROR, "could not prepare the audit insert: %s",
+			     SPI_result_code_string(SPI_result));
+		}
+		insert_plan = plan;
+	}
+	const int rc = SPI_execute_plan(insert_plan, values, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 	{
 		elog(ERROR, "could not write the audit log: %s", SPI_result_code_string(rc));
