@@ -581,22 +581,18 @@ WriteUnit(Run *run, TimestampTz started_at, int64 rows, int64 failed, const char
 }
 
 /*
- * The fast path of a batch (see PrepareLeaf), in a subtransaction. Returns false, having
- * changed nothing, when a statement failed (a row that cannot be deleted, a row lock taken in
- * between): the batch then takes the statement-by-statement path, which isolates such rows.
- * On success the unlocked rows are deleted and the busy ones are in batch->tids.
+ * The fast path of a batch (see PrepareLeaf). Errors propagate: the caller then redoes the
+ * batch on the careful path, which isolates rows that cannot be deleted. On success the
+ * unlocked rows are deleted and the busy ones are in batch->tids.
  */
-bool
-TryFastBatch(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
+void
+FastBatch(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
 {
 	const bool first = leaf->by_index && !cursor->started;
 	if (!leaf->by_index && !cursor->started)
 	{
 		ItemPointerSet(&cursor->tid, 0, 0); /* before every real tuple */
 	}
-	MemoryContext volatile context = CurrentMemoryContext;
-	ResourceOwner volatile owner = CurrentResourceOwner;
-	ErrorData *volatile error = nullptr;
 	const Oid key_type = leaf->by_index ? leaf->key_type : TIDOID;
 	Oid types[5] = {TIMESTAMPTZOID, key_type, TIDOID, key_type, TIDOID};
 	Datum values[5] = {TimestampTzGetDatum(run->cutoff), cursor->key, PointerGetDatum(&cursor->tid),
@@ -609,109 +605,79 @@ TryFastBatch(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
 	ItemPointerData last_tid;
 	ItemPointerSetInvalid(&last_tid);
 
-	BeginInternalSubTransaction(nullptr);
-	MemoryContextSwitchTo(context);
-	PG_TRY();
+	int level = ScanSettings(!leaf->by_index, !leaf->by_index, false);
+	const char *scan = first ? leaf->scan_first : leaf->scan_next;
+	int rc = SPI_execute_with_args(scan, leaf->by_index ? 3 : 2, types, values, nullptr, true, 0);
+	AtEOXact_GUC(true, level);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 	{
-		int level = ScanSettings(!leaf->by_index, !leaf->by_index, false);
-		const char *scan = first ? leaf->scan_first : leaf->scan_next;
-		int rc =
-		    SPI_execute_with_args(scan, leaf->by_index ? 3 : 2, types, values, nullptr, true, 0);
+		elog(ERROR, "the batch scan failed: %s", SPI_result_code_string(rc));
+	}
+	HeapTuple row = SPI_tuptable->vals[0];
+	TupleDesc desc = SPI_tuptable->tupdesc;
+	bool isnull;
+	const int count = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
+	batch->count = count;
+	int busy_count = 0;
+	if (count > 0)
+	{
+		last_tid =
+		    *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(row, desc, 2, &isnull)));
+		const Datum last_key = SPI_getbinval(row, desc, 3, &isnull);
+		const Datum busy = SPI_getbinval(row, desc, 4, &isnull);
+		if (!isnull)
+		{
+			ArrayType *array = DatumGetArrayTypeP(busy);
+			busy_count = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+			MemoryContext previous = MemoryContextSwitchTo(run->batch_context);
+			batch->tids =
+			    static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * (busy_count + 1)));
+			MemoryContextSwitchTo(previous);
+			memcpy(batch->tids, ARR_DATA_PTR(array), sizeof(ItemPointerData) * busy_count);
+		}
+		/* the delete: from the old position to the batch's last candidate */
+		if (leaf->by_index)
+		{
+			values[3] = last_key;
+			values[4] = PointerGetDatum(&last_tid);
+		}
+		else
+		{
+			values[2] = PointerGetDatum(&last_tid);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		level = ScanSettings(!leaf->by_index, false, true);
+		const char *range = first ? leaf->range_first : leaf->range_next;
+		rc = SPI_execute_with_args(range, leaf->by_index ? 5 : 3, types, values, nullptr, false, 0);
 		AtEOXact_GUC(true, level);
-		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		if (rc != SPI_OK_DELETE)
 		{
-			elog(ERROR, "the batch scan failed: %s", SPI_result_code_string(rc));
+			elog(ERROR, "the batch delete failed: %s", SPI_result_code_string(rc));
 		}
-		HeapTuple row = SPI_tuptable->vals[0];
-		TupleDesc desc = SPI_tuptable->tupdesc;
-		bool isnull;
-		const int count = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
-		batch->count = count;
-		int busy_count = 0;
-		if (count > 0)
+		batch->deleted += static_cast<int64>(SPI_processed);
+		if (leaf->by_index)
 		{
-			last_tid = *reinterpret_cast<ItemPointer>(
-			    DatumGetPointer(SPI_getbinval(row, desc, 2, &isnull)));
-			const Datum last_key = SPI_getbinval(row, desc, 3, &isnull);
-			const Datum busy = SPI_getbinval(row, desc, 4, &isnull);
-			if (!isnull)
-			{
-				ArrayType *array = DatumGetArrayTypeP(busy);
-				busy_count = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
-				MemoryContext previous = MemoryContextSwitchTo(run->batch_context);
-				batch->tids = static_cast<ItemPointerData *>(
-				    palloc(sizeof(ItemPointerData) * (busy_count + 1)));
-				MemoryContextSwitchTo(previous);
-				memcpy(batch->tids, ARR_DATA_PTR(array), sizeof(ItemPointerData) * busy_count);
-			}
-			/* the delete: from the old position to the batch's last candidate */
-			if (leaf->by_index)
-			{
-				values[3] = last_key;
-				values[4] = PointerGetDatum(&last_tid);
-			}
-			else
-			{
-				values[2] = PointerGetDatum(&last_tid);
-			}
-			SPI_freetuptable(SPI_tuptable);
-			level = ScanSettings(!leaf->by_index, false, true);
-			const char *range = first ? leaf->range_first : leaf->range_next;
-			rc = SPI_execute_with_args(range, leaf->by_index ? 5 : 3, types, values, nullptr, false,
-			                           0);
-			AtEOXact_GUC(true, level);
-			if (rc != SPI_OK_DELETE)
-			{
-				elog(ERROR, "the batch delete failed: %s", SPI_result_code_string(rc));
-			}
-			batch->deleted += static_cast<int64>(SPI_processed);
-			if (leaf->by_index)
-			{
-				cursor->key = last_key;
-			}
-			cursor->tid = last_tid;
-			cursor->started = true;
+			cursor->key = last_key;
 		}
-		batch->free_count = 0;
-		batch->busy_count = busy_count;
-		ReleaseCurrentSubTransaction();
+		cursor->tid = last_tid;
+		cursor->started = true;
 	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(context);
-		error = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(context);
-	CurrentResourceOwner = owner;
-	if (error == nullptr)
-	{
-		return true;
-	}
-	if (IsInterrupt(error))
-	{
-		ReThrowError(error);
-	}
-	FreeErrorData(error);
-	*batch = Batch{};
-	return false;
+	batch->free_count = 0;
+	batch->busy_count = busy_count;
 }
 
 /*
- * One batch in one (sub)transaction: select, remove, audit. Returns false when the leaf has no
- * more work (no candidates, a short batch, or a failure that ends the leaf).
+ * One attempt at a batch in a subtransaction: select, remove, audit. The fast attempt does the
+ * batch in two statements; the careful one goes statement by statement and isolates failing
+ * rows. Returns the error that rolled the attempt back, or nullptr.
  */
-bool
-RunBatch(Run *run, const Leaf *leaf, Cursor *cursor)
+ErrorData *
+AttemptBatch(Run *run, const Leaf *leaf, Cursor *cursor, bool careful, TimestampTz started,
+             Batch *batch, bool *more)
 {
 	MemoryContext context = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	ErrorData *volatile error = nullptr;
-	volatile bool more = false;
-	const TimestampTz batch_started = GetCurrentTimestamp();
-	Batch batch = {};
 
 	BeginInternalSubTransaction(nullptr);
 	MemoryContextSwitchTo(context);
@@ -721,35 +687,34 @@ RunBatch(Run *run, const Leaf *leaf, Cursor *cursor)
 		(void)set_config_option("synchronize_seqscans", "off", PGC_USERSET, PGC_S_SESSION,
 		                        GUC_ACTION_SAVE, true, 0, false);
 		SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0);
-		const Cursor before = *cursor;
-		if (TryFastBatch(run, leaf, cursor, &batch))
+		if (!careful)
 		{
-			if (batch.busy_count > 0)
+			FastBatch(run, leaf, cursor, batch);
+			if (batch->busy_count > 0)
 			{
-				LockAndRemove(run, leaf, &batch, batch.tids, batch.busy_count);
+				LockAndRemove(run, leaf, batch, batch->tids, batch->busy_count);
 			}
 		}
 		else
 		{
-			*cursor = before;
-			SelectCandidates(run, leaf, cursor, &batch);
-			if (batch.free_count > 0)
+			SelectCandidates(run, leaf, cursor, batch);
+			if (batch->free_count > 0)
 			{
-				RemoveRange(run, leaf, &batch, batch.tids, batch.free_count, false);
+				RemoveRange(run, leaf, batch, batch->tids, batch->free_count, false);
 			}
-			if (batch.count > batch.free_count)
+			if (batch->count > batch->free_count)
 			{
-				LockAndRemove(run, leaf, &batch, batch.tids + batch.free_count,
-				              batch.count - batch.free_count);
+				LockAndRemove(run, leaf, batch, batch->tids + batch->free_count,
+				              batch->count - batch->free_count);
 			}
 		}
 		pg::Leave(scope);
-		if (batch.count > 0)
+		if (batch->count > 0)
 		{
-			const char *status = batch.failed > 0 ? "partial" : "ok";
-			WriteUnit(run, batch_started, batch.deleted, batch.failed, status, batch.first_error);
+			const char *status = batch->failed > 0 ? "partial" : "ok";
+			WriteUnit(run, started, batch->deleted, batch->failed, status, batch->first_error);
 		}
-		more = batch.count == run->target.batch_size;
+		*more = batch->count == run->target.batch_size;
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -762,13 +727,35 @@ RunBatch(Run *run, const Leaf *leaf, Cursor *cursor)
 	PG_END_TRY();
 	MemoryContextSwitchTo(context);
 	CurrentResourceOwner = owner;
+	if (error != nullptr && IsInterrupt(error))
+	{
+		ReThrowError(error);
+	}
+	return error;
+}
 
+/*
+ * One batch in one (sub)transaction: the fast attempt, and if it fails the careful one from
+ * the same position. Returns false when the leaf has no more work (no candidates, a short
+ * batch, or a failure that ends the leaf).
+ */
+bool
+RunBatch(Run *run, const Leaf *leaf, Cursor *cursor)
+{
+	const TimestampTz batch_started = GetCurrentTimestamp();
+	const Cursor before = *cursor;
+	Batch batch = {};
+	bool more = false;
+	ErrorData *error = AttemptBatch(run, leaf, cursor, false, batch_started, &batch, &more);
 	if (error != nullptr)
 	{
-		if (IsInterrupt(error))
-		{
-			ReThrowError(error);
-		}
+		FreeErrorData(error);
+		*cursor = before;
+		batch = Batch{};
+		error = AttemptBatch(run, leaf, cursor, true, batch_started, &batch, &more);
+	}
+	if (error != nullptr)
+	{
 		NoteError(run, error->message);
 		run->failed_units++;
 		WriteUnit(run, batch_started, 0, 0, "failed", error->message);
