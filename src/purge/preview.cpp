@@ -9,6 +9,7 @@
 
 #include "catalog/policy_store.hpp"
 #include "pg/scope.hpp"
+#include "pg/subtransaction.hpp"
 #include "purge/policy_target.hpp"
 
 namespace retention::purge
@@ -48,6 +49,20 @@ CountExpired(PolicyTarget *target, TimestampTz cutoff)
 	return count;
 }
 
+struct CountStep
+{
+	PolicyTarget *target;
+	TimestampTz cutoff;
+	int64 count;
+};
+
+void
+CountStepRun(void *arg)
+{
+	CountStep *step = static_cast<CountStep *>(arg);
+	step->count = CountExpired(step->target, step->cutoff);
+}
+
 void
 PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *result)
 {
@@ -70,30 +85,11 @@ PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *resu
 
 	if (target.relid != InvalidOid)
 	{
-		MemoryContext context = CurrentMemoryContext;
-		ResourceOwner owner = CurrentResourceOwner;
-		ErrorData *volatile error = nullptr;
-		volatile int64 count = 0;
-		BeginInternalSubTransaction(nullptr);
-		MemoryContextSwitchTo(context);
-		PG_TRY();
-		{
-			count = CountExpired(&target, cutoff);
-			ReleaseCurrentSubTransaction();
-		}
-		PG_CATCH();
-		{
-			MemoryContextSwitchTo(context);
-			error = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(context);
-		CurrentResourceOwner = owner;
+		CountStep step = {&target, cutoff, 0};
+		ErrorData *error = pg::InSubtransaction(CountStepRun, &step);
 		if (error != nullptr)
 		{
-			if (named || error->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			if (named)
 			{
 				ReThrowError(error);
 			}
@@ -102,7 +98,7 @@ PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *resu
 		}
 		else
 		{
-			values[COL_ROWS_EXPIRED] = Int64GetDatum(count);
+			values[COL_ROWS_EXPIRED] = Int64GetDatum(step.count);
 			nulls[COL_ROWS_EXPIRED] = false;
 		}
 	}

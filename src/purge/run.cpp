@@ -24,6 +24,7 @@
 #include "catalog/policy_store.hpp"
 #include "guc.hpp"
 #include "pg/scope.hpp"
+#include "pg/subtransaction.hpp"
 #include "policy/backoff.hpp"
 #include "purge/policy_target.hpp"
 
@@ -92,16 +93,6 @@ struct Batch
 	int64 failed;
 	char *first_error;
 };
-
-bool
-IsInterrupt(const ErrorData *error)
-{
-	return error->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-	       error->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
-	       error->sqlerrcode == ERRCODE_CRASH_SHUTDOWN ||
-	       error->sqlerrcode == ERRCODE_IDLE_IN_TRANSACTION_SESSION_TIMEOUT ||
-	       error->elevel >= FATAL;
-}
 
 /* Ends the current transaction and starts the next, when the caller allows it. */
 void
@@ -490,41 +481,32 @@ LockAndRemove(const Run *run, const Leaf *leaf, Batch *batch, const ItemPointerD
  * selected sends them to LockAndRemove; any other failure splits the range and retries each
  * half, down to single rows, which are counted as failed with the first error kept.
  */
+struct DeleteStep
+{
+	const Run *run;
+	const Leaf *leaf;
+	const ItemPointerData *tids;
+	int count;
+	int64 deleted;
+};
+
+void
+DeleteStepRun(void *arg)
+{
+	DeleteStep *step = static_cast<DeleteStep *>(arg);
+	step->deleted = DeleteTids(step->run, step->leaf, step->tids, step->count);
+}
+
 void
 RemoveRange(const Run *run, const Leaf *leaf, Batch *batch, const ItemPointerData *tids, int count,
             bool locked)
 {
-	MemoryContext context = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	ErrorData *volatile error = nullptr;
-	volatile int64 deleted = 0;
-
-	BeginInternalSubTransaction(nullptr);
-	MemoryContextSwitchTo(context);
-	PG_TRY();
-	{
-		deleted = DeleteTids(run, leaf, tids, count);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(context);
-		error = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(context);
-	CurrentResourceOwner = owner;
-
+	DeleteStep step = {run, leaf, tids, count, 0};
+	ErrorData *error = pg::InSubtransaction(DeleteStepRun, &step);
 	if (error == nullptr)
 	{
-		batch->deleted += deleted;
+		batch->deleted += step.deleted;
 		return;
-	}
-	if (IsInterrupt(error))
-	{
-		ReThrowError(error);
 	}
 	if (!locked && error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
 	{
@@ -671,66 +653,65 @@ FastBatch(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
  * batch in two statements; the careful one goes statement by statement and isolates failing
  * rows. Returns the error that rolled the attempt back, or nullptr.
  */
+struct BatchAttempt
+{
+	Run *run;
+	const Leaf *leaf;
+	Cursor *cursor;
+	bool careful;
+	TimestampTz started;
+	Batch *batch;
+	bool more;
+};
+
+void
+BatchAttemptRun(void *arg)
+{
+	BatchAttempt *attempt = static_cast<BatchAttempt *>(arg);
+	Run *run = attempt->run;
+	const Leaf *leaf = attempt->leaf;
+	Batch *batch = attempt->batch;
+	const pg::Scope scope = pg::Enter(run->target.owner, true, run->target.timezone);
+	(void)set_config_option("synchronize_seqscans", "off", PGC_USERSET, PGC_S_SESSION,
+	                        GUC_ACTION_SAVE, true, 0, false);
+	SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0);
+	if (!attempt->careful)
+	{
+		FastBatch(run, leaf, attempt->cursor, batch);
+		if (batch->busy_count > 0)
+		{
+			LockAndRemove(run, leaf, batch, batch->tids, batch->busy_count);
+		}
+	}
+	else
+	{
+		SelectCandidates(run, leaf, attempt->cursor, batch);
+		if (batch->free_count > 0)
+		{
+			RemoveRange(run, leaf, batch, batch->tids, batch->free_count, false);
+		}
+		if (batch->count > batch->free_count)
+		{
+			LockAndRemove(run, leaf, batch, batch->tids + batch->free_count,
+			              batch->count - batch->free_count);
+		}
+	}
+	pg::Leave(scope);
+	if (batch->count > 0)
+	{
+		const char *status = batch->failed > 0 ? "partial" : "ok";
+		WriteUnit(run, attempt->started, batch->deleted, batch->failed, status, batch->first_error);
+	}
+	attempt->more = batch->count == run->target.batch_size;
+}
+
 ErrorData *
 AttemptBatch(Run *run, const Leaf *leaf, Cursor *cursor, bool careful, TimestampTz started,
              Batch *batch, bool *more)
 {
-	MemoryContext context = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	ErrorData *volatile error = nullptr;
-
-	BeginInternalSubTransaction(nullptr);
-	MemoryContextSwitchTo(context);
-	PG_TRY();
-	{
-		const pg::Scope scope = pg::Enter(run->target.owner, true, run->target.timezone);
-		(void)set_config_option("synchronize_seqscans", "off", PGC_USERSET, PGC_S_SESSION,
-		                        GUC_ACTION_SAVE, true, 0, false);
-		SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0);
-		if (!careful)
-		{
-			FastBatch(run, leaf, cursor, batch);
-			if (batch->busy_count > 0)
-			{
-				LockAndRemove(run, leaf, batch, batch->tids, batch->busy_count);
-			}
-		}
-		else
-		{
-			SelectCandidates(run, leaf, cursor, batch);
-			if (batch->free_count > 0)
-			{
-				RemoveRange(run, leaf, batch, batch->tids, batch->free_count, false);
-			}
-			if (batch->count > batch->free_count)
-			{
-				LockAndRemove(run, leaf, batch, batch->tids + batch->free_count,
-				              batch->count - batch->free_count);
-			}
-		}
-		pg::Leave(scope);
-		if (batch->count > 0)
-		{
-			const char *status = batch->failed > 0 ? "partial" : "ok";
-			WriteUnit(run, started, batch->deleted, batch->failed, status, batch->first_error);
-		}
-		*more = batch->count == run->target.batch_size;
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(context);
-		error = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(context);
-	CurrentResourceOwner = owner;
-	if (error != nullptr && IsInterrupt(error))
-	{
-		ReThrowError(error);
-	}
+	BatchAttempt attempt = {run, leaf, cursor, careful, started, batch, false};
+	ErrorData *error = pg::InSubtransaction(BatchAttemptRun, &attempt);
+	*more = attempt.more;
 	return error;
 }
 
@@ -809,46 +790,39 @@ OutOfTime(Run *run)
  * lost) in a subtransaction, as the relation's owner when `as_owner`. On failure, records a
  * failed unit and returns false; cancellation and shutdown propagate.
  */
+struct ProtectedStep
+{
+	Run *run;
+	void (*step)(Run *, void *);
+	void *arg;
+	bool as_owner;
+};
+
+void
+ProtectedStepRun(void *arg)
+{
+	ProtectedStep *protected_step = static_cast<ProtectedStep *>(arg);
+	Run *run = protected_step->run;
+	if (protected_step->as_owner)
+	{
+		const pg::Scope scope = pg::Enter(run->target.owner, true, run->target.timezone);
+		protected_step->step(run, protected_step->arg);
+		pg::Leave(scope);
+	}
+	else
+	{
+		protected_step->step(run, protected_step->arg);
+	}
+}
+
 bool
 Protected(Run *run, void (*step)(Run *, void *), void *arg, bool as_owner)
 {
-	MemoryContext context = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	ErrorData *volatile error = nullptr;
-
-	BeginInternalSubTransaction(nullptr);
-	MemoryContextSwitchTo(context);
-	PG_TRY();
-	{
-		if (as_owner)
-		{
-			const pg::Scope scope = pg::Enter(run->target.owner, true, run->target.timezone);
-			step(run, arg);
-			pg::Leave(scope);
-		}
-		else
-		{
-			step(run, arg);
-		}
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(context);
-		error = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(context);
-	CurrentResourceOwner = owner;
+	ProtectedStep protected_step = {run, step, arg, as_owner};
+	ErrorData *error = pg::InSubtransaction(ProtectedStepRun, &protected_step);
 	if (error == nullptr)
 	{
 		return true;
-	}
-	if (IsInterrupt(error))
-	{
-		ReThrowError(error);
 	}
 	NoteError(run, error->message);
 	run->failed_units++;

@@ -52,11 +52,11 @@ for i in $(seq 1 "$repeats"); do
 		q "SELECT 1" >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	after=$(q "SELECT count(*) FROM crash_t")
-	logged=$(q "SELECT coalesce(sum(rows_affected), 0) FROM retention.purge_log WHERE policy_name = 'crash'")
+	# one statement, one snapshot: a batch committing in between cannot skew the comparison
+	IFS='|' read -r after logged unexpired verify < <(q "SELECT (SELECT count(*) FROM crash_t),
+		(SELECT coalesce(sum(rows_affected), 0) FROM retention.purge_log WHERE policy_name = 'crash'),
+		(SELECT count(*) FROM crash_t WHERE id > 300000), (SELECT ok FROM retention.verify_audit())")
 	total_gone=$((400000 - after))
-	unexpired=$(q "SELECT count(*) FROM crash_t WHERE id > 300000")
-	verify=$(q "SELECT ok FROM retention.verify_audit()")
 	echo "# repetition $i: killed backend $pid; rows before $before, after $after; gone in total $total_gone; sum(rows_affected) $logged; unexpired left $unexpired/100000; verify_audit $verify"
 	if [ "$total_gone" -eq "$logged" ] && [ "$unexpired" -eq 100000 ] && [ "$verify" = t ] &&
 		[ "$before" -gt "$after" ]; then
