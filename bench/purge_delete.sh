@@ -24,9 +24,10 @@
 #   bash bench/purge_delete.sh --quick         # 200,000 rows, shorter pgbench windows
 #   bash bench/purge_delete.sh --rows 500000 --secs 30 --rates "100000 50000"
 #
-# Output: a readable report on stdout (also written to bench/results/purge_delete.txt) and every
-# figure in bench/results/purge_delete.json (--quick: purge_delete.quick.{txt,json}; --out BASE
-# chooses another base name).
+# Output: a readable report on stdout, also in bench/results/purge_delete.txt, and every figure
+# in bench/results/purge_delete.json, both written when the run ends (--quick:
+# purge_delete.quick.{txt,json}; --out BASE chooses another base name; a failed run leaves
+# BASE.failed.json).
 #
 # The cluster is a throwaway one (scripts/lib.sh) with retention.enabled = off, so the worker
 # never touches the benchmark tables: every purge is an explicit CALL retention.run(). The
@@ -112,8 +113,12 @@ KEPT=$((ROWS - EXPIRED))
 
 RESULTS_DIR=$HERE/results
 mkdir -p "$RESULTS_DIR"
-JSON=$RESULTS_DIR/$OUT.json
-REPORT=$RESULTS_DIR/$OUT.txt
+# Figures are gathered in the run's own directory and published to these two files at the end
+# (each replaced at once), so that runs at the same time never mix their figures; a run that
+# fails leaves what it measured in $OUT.failed.json.
+JSON_FINAL=$RESULTS_DIR/$OUT.json
+REPORT_FINAL=$RESULTS_DIR/$OUT.txt
+PUBLISHED=0
 
 # shellcheck source-path=SCRIPTDIR source=../scripts/lib.sh
 source "$HERE/../scripts/lib.sh"
@@ -521,8 +526,29 @@ install_packages jq
 build_and_install
 start_cluster "${CONF[@]}"
 monitor_start
-# stop the monitor before scripts/lib.sh's stop_cluster removes its directory
-trap 'rc=$?; monitor_stop; (exit $rc); stop_cluster' EXIT
+JSON=$RETENTION_TMP/results.json
+REPORT=$RETENTION_TMP/report.txt
+
+# publish SRC DEST: copy SRC over DEST in one step (a rename within the results directory)
+publish()
+{
+	cp "$1" "$RESULTS_DIR/.$(basename "$2").$$" && mv -f "$RESULTS_DIR/.$(basename "$2").$$" "$2"
+}
+
+# stop the monitor before scripts/lib.sh's stop_cluster removes its directory; keep the figures
+# of a failed run
+on_exit()
+{
+	local rc=$?
+	monitor_stop
+	if [ "$PUBLISHED" = 0 ] && [ -s "$JSON" ]; then
+		publish "$JSON" "$RESULTS_DIR/$OUT.failed.json" || true
+		echo "incomplete results: $RESULTS_DIR/$OUT.failed.json" >&2
+	fi
+	(exit "$rc")
+	stop_cluster
+}
+trap on_exit EXIT
 
 echo '{}' >"$JSON"
 jstr .benchmark purge_delete
@@ -1187,7 +1213,10 @@ pass() { [ "$1" = 1 ] && echo MET || echo MISSED; }
 		echo "problems:"
 		printf '  - %s\n' "${PROBLEMS[@]}"
 	fi
-	echo "results: $JSON"
+	echo "results: $JSON_FINAL"
 } | tee "$REPORT"
+publish "$JSON" "$JSON_FINAL"
+publish "$REPORT" "$REPORT_FINAL"
+PUBLISHED=1
 
 [ "$CHECKS_FAILED" = 0 ]
