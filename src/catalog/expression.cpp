@@ -226,10 +226,4 @@ StoredBareColumn(const char *stored)
 	return 0;
 }
 
-Oid
-StoredExpressionType(const char *stored)
-{
-	return exprType(static_cast<Node *>(stringToNode(stored)));
-}
-
 } // namespace retention::catalog

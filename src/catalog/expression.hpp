@@ -41,7 +41,4 @@ char *DeparseExpression(const char *stored, Oid relid, const char *alias, const 
 /* The column number of a stored bare-column expression, or 0. */
 AttrNumber StoredBareColumn(const char *stored);
 
-/* The type of a stored expression. */
-Oid StoredExpressionType(const char *stored);
-
 } // namespace retention::catalog

@@ -138,17 +138,28 @@ FindSlot(Oid database)
 	return &slots[slot_count++];
 }
 
+/* The registration both kinds of process share: a database connection, after recovery. */
+BackgroundWorker
+DescribeWorker(const char *type, const char *function, int restart_seconds)
+{
+	BackgroundWorker worker = {};
+	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", type);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", type);
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	/* not on a hot standby: a standby receives the primary's deletions */
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = restart_seconds;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "retention");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
+	return worker;
+}
+
 BackgroundWorkerHandle *
 StartWorker(Oid database)
 {
-	BackgroundWorker worker = {};
+	BackgroundWorker worker =
+	    DescribeWorker(WORKER_TYPE, "retention_worker_main", BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "retention worker for database %u", database);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", WORKER_TYPE);
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "retention");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "retention_worker_main");
 	worker.bgw_main_arg = ObjectIdGetDatum(database);
 	worker.bgw_notify_pid = MyProcPid;
 	BackgroundWorkerHandle *handle = nullptr;
@@ -424,15 +435,8 @@ UtilityHook(PlannedStmt *pstmt, const char *query_string, ProcessUtilityContext 
 void
 RegisterLauncher()
 {
-	BackgroundWorker worker = {};
-	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", LAUNCHER_TYPE);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", LAUNCHER_TYPE);
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	/* not on a hot standby: a standby receives the primary's deletions */
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = RESTART_SECONDS;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "retention");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "retention_launcher_main");
+	BackgroundWorker worker =
+	    DescribeWorker(LAUNCHER_TYPE, "retention_launcher_main", RESTART_SECONDS);
 	RegisterBackgroundWorker(&worker);
 }
 
