@@ -236,6 +236,23 @@ CheckPartitioning(Relation rel, AttrNumber trigger_column)
 		                errhint("The trigger must be a bare column that is the table's only "
 		                        "partition key column.")));
 	}
+	/* the worker keeps one level of partitions; deeper levels would be a second scheme */
+	List *children = find_inheritance_children(RelationGetRelid(rel), AccessShareLock);
+	ListCell *cell;
+	foreach (cell, children)
+	{
+		if (get_rel_relkind(lfirst_oid(cell)) == RELKIND_PARTITIONED_TABLE)
+		{
+			ereport(ERROR,
+			        (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			         errmsg("partition_interval does not apply to sub-partitioned table \"%s\"",
+			                RelationGetRelationName(rel)),
+			         errdetail("Partition \"%s\" is itself partitioned.",
+			                   get_rel_name(lfirst_oid(cell))),
+			         errhint("Put the policy on a table with one level of partitions, or "
+			                 "leave partition_interval unset to purge row by row.")));
+		}
+	}
 }
 
 /* archive_to: a table or foreign table with the same column names and types. */

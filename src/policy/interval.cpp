@@ -45,6 +45,14 @@ IsPositive(const IntervalValue &value)
 	return CompareIntervals(value, IntervalValue{}) > 0;
 }
 
+bool
+IsCalendarWidth(const IntervalValue &value)
+{
+	const int units =
+	    (value.months != 0 ? 1 : 0) + (value.days != 0 ? 1 : 0) + (value.micros != 0 ? 1 : 0);
+	return units == 1 && value.months >= 0 && value.days >= 0 && value.micros >= 0;
+}
+
 const char *
 ChangeDirection(const IntervalValue &before, const IntervalValue &after)
 {

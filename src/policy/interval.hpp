@@ -25,6 +25,12 @@ int CompareIntervals(const IntervalValue &a, const IntervalValue &b);
 bool IsNegative(const IntervalValue &value);
 bool IsPositive(const IntervalValue &value);
 
+/*
+ * Whether a partition width can be aligned to the calendar: only months, only days, or only
+ * a time, none negative and not all zero ('1 month 2 days' cannot: its slots drift).
+ */
+bool IsCalendarWidth(const IntervalValue &value);
+
 /* "increase", "decrease" or nullptr when equal: the direction of a change of `retain`. */
 const char *ChangeDirection(const IntervalValue &before, const IntervalValue &after);
 

@@ -98,6 +98,11 @@ ValidateSettings(const Settings &settings)
 	{
 		Refuse(settings.name, "partition_interval must be positive");
 	}
+	if (settings.partition_interval && !IsCalendarWidth(*settings.partition_interval))
+	{
+		Refuse(settings.name, "partition_interval must be whole months, whole days or a time",
+		       "Use for example '1 month', '3 months', '1 day', '7 days' or '6 hours'.");
+	}
 	if (settings.action == Action::ANONYMIZE && !settings.has_anonymize)
 	{
 		Refuse(settings.name, "action anonymize needs the anonymize setting",

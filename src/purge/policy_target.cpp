@@ -36,7 +36,8 @@ LoadTarget(int64 id, PolicyTarget *target)
 	SPI_execute_with_args(
 	    "SELECT p.name, p.relid::oid, p.relation_name, p.trigger_bin, p.keep_when_bin, p.retain, "
 	    "p.grace, p.run_every, p.batch_size, p.version, p.timezone, p.action, p.enabled, "
-	    "coalesce(s.consecutive_failures, 0) "
+	    "coalesce(s.consecutive_failures, 0), p.partition_interval, p.premake, "
+	    "p.archive_to::oid "
 	    "FROM _retention.policy AS p "
 	    "LEFT JOIN _retention.policy_state AS s ON s.policy_id = p.id WHERE p.id = $1",
 	    1, types, values, nullptr, true, 1);
@@ -64,6 +65,15 @@ LoadTarget(int64 id, PolicyTarget *target)
 	target->action = CopyText(row, desc, 12);
 	target->enabled = DatumGetBool(SPI_getbinval(row, desc, 13, &isnull));
 	target->consecutive_failures = DatumGetInt32(SPI_getbinval(row, desc, 14, &isnull));
+	const Datum width = SPI_getbinval(row, desc, 15, &isnull);
+	target->partitioned_by_policy = !isnull;
+	if (!isnull)
+	{
+		target->partition_interval = *DatumGetIntervalP(width);
+	}
+	target->premake = DatumGetInt32(SPI_getbinval(row, desc, 16, &isnull));
+	const Datum archive = SPI_getbinval(row, desc, 17, &isnull);
+	target->archive_to = isnull ? InvalidOid : DatumGetObjectId(archive);
 
 	HeapTuple class_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(target->relid));
 	if (!HeapTupleIsValid(class_tuple))

@@ -34,6 +34,10 @@ struct PolicyTarget
 	char *action;
 	bool enabled;
 	int consecutive_failures;
+	bool partitioned_by_policy; /* partition_interval set: the worker keeps the partitions */
+	Interval partition_interval;
+	int premake;
+	Oid archive_to; /* InvalidOid: none */
 };
 
 /*

@@ -10,6 +10,7 @@
 #include "catalog/policy_store.hpp"
 #include "pg/scope.hpp"
 #include "pg/subtransaction.hpp"
+#include "purge/partitions.hpp"
 #include "purge/policy_target.hpp"
 
 namespace retention::purge
@@ -29,11 +30,40 @@ enum PreviewColumn
 	PREVIEW_COLUMNS
 };
 
+/* The partitions a run at the cutoff would drop whole (see DropExpiredPartitions in run.cpp). */
+Datum
+PartitionsToDrop(const PolicyTarget *target, TimestampTz cutoff)
+{
+	List *names = NIL;
+	if (target->partitioned_by_policy && strcmp(target->action, "delete") == 0)
+	{
+		const PartitionSet set = ListPartitions(target->relid);
+		for (int i = 0; i < set.count; i++)
+		{
+			const Partition *partition = &set.items[i];
+			if (partition->plain && ExpiredByBounds(partition, cutoff) &&
+			    !AnyRowKept(target, partition))
+			{
+				names = lappend(names, partition->name);
+			}
+		}
+	}
+	Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * (list_length(names) + 1)));
+	int count = 0;
+	ListCell *cell;
+	foreach (cell, names)
+	{
+		elements[count++] = CStringGetTextDatum(static_cast<const char *>(lfirst(cell)));
+	}
+	return PointerGetDatum(construct_array(elements, count, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
 int64
-CountExpired(PolicyTarget *target, TimestampTz cutoff)
+CountExpired(PolicyTarget *target, TimestampTz cutoff, Datum *partitions)
 {
 	PrepareTarget(target);
 	const pg::Scope scope = pg::Enter(target->owner, true, target->timezone);
+	*partitions = PartitionsToDrop(target, cutoff);
 	char *sql = psprintf("SELECT count(*) FROM %s AS %s WHERE %s", target->relation_name,
 	                     quote_identifier(target->alias), ExpiredCondition(target, 1));
 	Oid types[1] = {TIMESTAMPTZOID};
@@ -54,13 +84,14 @@ struct CountStep
 	PolicyTarget *target;
 	TimestampTz cutoff;
 	int64 count;
+	Datum partitions;
 };
 
 void
 CountStepRun(void *arg)
 {
 	CountStep *step = static_cast<CountStep *>(arg);
-	step->count = CountExpired(step->target, step->cutoff);
+	step->count = CountExpired(step->target, step->cutoff, &step->partitions);
 }
 
 void
@@ -78,14 +109,13 @@ PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *resu
 	nulls[COL_RELATION] = target.relid == InvalidOid;
 	const TimestampTz cutoff = ComputeCutoff(&target, as_of);
 	values[COL_CUTOFF] = TimestampTzGetDatum(cutoff);
-	values[COL_PARTITIONS] =
-	    PointerGetDatum(construct_empty_array(TEXTOID)); /* partition drops: not yet */
-	values[COL_ROWS_HELD] = Int64GetDatum(0);            /* holds: not yet */
+	values[COL_PARTITIONS] = PointerGetDatum(construct_empty_array(TEXTOID));
+	values[COL_ROWS_HELD] = Int64GetDatum(0); /* holds: not yet */
 	nulls[COL_ROWS_EXPIRED] = true;
 
 	if (target.relid != InvalidOid)
 	{
-		CountStep step = {&target, cutoff, 0};
+		CountStep step = {&target, cutoff, 0, 0};
 		ErrorData *error = pg::InSubtransaction(CountStepRun, &step);
 		if (error != nullptr)
 		{
@@ -99,6 +129,7 @@ PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *resu
 		else
 		{
 			values[COL_ROWS_EXPIRED] = Int64GetDatum(step.count);
+			values[COL_PARTITIONS] = step.partitions;
 			nulls[COL_ROWS_EXPIRED] = false;
 		}
 	}

@@ -26,6 +26,7 @@
 #include "pg/scope.hpp"
 #include "pg/subtransaction.hpp"
 #include "policy/backoff.hpp"
+#include "purge/partitions.hpp"
 #include "purge/policy_target.hpp"
 
 extern "C"
@@ -55,10 +56,12 @@ struct Run
 	int64 run_id;
 	TimestampTz started_at;
 	TimestampTz cutoff;
-	int64 rows_affected;
+	int64 rows_affected; /* deleted in place (the throttle counts these) */
 	int64 rows_failed;
-	int units; /* purge_log rows written */
+	int64 rows_dropped; /* in dropped partitions */
+	int units;          /* purge_log rows written */
 	int failed_units;
+	int lock_timeouts; /* DDL that gave up on a lock: retried next run, the run is partial */
 	char *first_error;
 	bool stopped_early; /* max_runtime */
 	MemoryContext run_context;
@@ -79,6 +82,7 @@ struct Leaf
 	char *range_next;
 	char *lock_sql;   /* locks the given rows that are still expired, skipping locked ones */
 	char *delete_sql; /* deletes the given rows that are still expired */
+	int delete_rc;    /* SPI_OK_DELETE, or SPI_OK_INSERT when deletes archive their rows */
 	Oid key_type;
 };
 
@@ -295,6 +299,25 @@ PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 		                            "xmax = '0'::xid",
 		                            leaf->from_clause, recheck);
 	}
+	leaf->delete_rc = SPI_OK_DELETE;
+	if (OidIsValid(target->archive_to))
+	{
+		/* archive_to: each removed row is first copied there, in the same statement */
+		const char *archive = ArchiveName(target);
+		const char *columns = InsertableColumns(target->relid);
+		auto archived = [&](const char *remove) -> char *
+		{
+			return remove == nullptr
+			           ? nullptr
+			           : psprintf("WITH removed AS (%s RETURNING %s) INSERT INTO %s (%s) "
+			                      "SELECT %s FROM removed",
+			                      remove, columns, archive, columns, columns);
+		};
+		leaf->range_first = archived(leaf->range_first);
+		leaf->range_next = archived(leaf->range_next);
+		leaf->delete_sql = archived(leaf->delete_sql);
+		leaf->delete_rc = SPI_OK_INSERT;
+	}
 }
 
 /* Position after the last candidate of the previous batch. */
@@ -432,7 +455,7 @@ DeleteTids(const Run *run, const Leaf *leaf, const ItemPointerData *tids, int co
 	const int level = ScanSettings(true, false, true);
 	const int rc = SPI_execute_with_args(leaf->delete_sql, 2, types, values, nullptr, false, 0);
 	AtEOXact_GUC(true, level);
-	if (rc != SPI_OK_DELETE)
+	if (rc != leaf->delete_rc)
 	{
 		elog(ERROR, "deleting a batch failed: %s", SPI_result_code_string(rc));
 	}
@@ -540,8 +563,8 @@ NoteError(Run *run, const char *message)
 }
 
 void
-WriteUnit(Run *run, TimestampTz started_at, int64 rows, int64 failed, const char *status,
-          const char *error)
+WriteAuditUnit(Run *run, const char *kind, Datum partitions, TimestampTz started_at, int64 rows,
+               int64 failed, const char *status, const char *error)
 {
 	catalog::AuditRecord record = {};
 	record.run_id = run->run_id;
@@ -549,7 +572,8 @@ WriteUnit(Run *run, TimestampTz started_at, int64 rows, int64 failed, const char
 	record.finished_at = GetCurrentTimestamp();
 	record.policy_name = run->target.name;
 	record.relation = run->target.relation_name;
-	record.kind = "delete";
+	record.kind = kind;
+	record.partitions = partitions;
 	record.cutoff = run->cutoff;
 	record.has_cutoff = run->cutoff != 0;
 	record.rows_affected = rows;
@@ -560,6 +584,13 @@ WriteUnit(Run *run, TimestampTz started_at, int64 rows, int64 failed, const char
 	record.policy_version = run->target.version;
 	catalog::WriteAudit(&record);
 	run->units++;
+}
+
+void
+WriteUnit(Run *run, TimestampTz started_at, int64 rows, int64 failed, const char *status,
+          const char *error)
+{
+	WriteAuditUnit(run, "delete", 0, started_at, rows, failed, status, error);
 }
 
 /*
@@ -632,7 +663,7 @@ FastBatch(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
 		const char *range = first ? leaf->range_first : leaf->range_next;
 		rc = SPI_execute_with_args(range, leaf->by_index ? 5 : 3, types, values, nullptr, false, 0);
 		AtEOXact_GUC(true, level);
-		if (rc != SPI_OK_DELETE)
+		if (rc != leaf->delete_rc)
 		{
 			elog(ERROR, "the batch delete failed: %s", SPI_result_code_string(rc));
 		}
@@ -815,19 +846,214 @@ ProtectedStepRun(void *arg)
 	}
 }
 
+/* Runs the step in a subtransaction; returns the error that rolled it back, or nullptr. */
+ErrorData *
+TryStep(Run *run, void (*step)(Run *, void *), void *arg, bool as_owner)
+{
+	ProtectedStep protected_step = {run, step, arg, as_owner};
+	return pg::InSubtransaction(ProtectedStepRun, &protected_step);
+}
+
+/*
+ * Records a failed step as a failed unit of `kind`. A lock timeout leaves the work for the next
+ * run and makes the run partial; any other error counts as a failure.
+ */
+void
+RecordStepError(Run *run, ErrorData *error, const char *kind, Datum partitions)
+{
+	NoteError(run, error->message);
+	if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+	{
+		run->lock_timeouts++;
+	}
+	else
+	{
+		run->failed_units++;
+	}
+	WriteAuditUnit(run, kind, partitions, GetCurrentTimestamp(), 0, 0, "failed", error->message);
+}
+
 bool
 Protected(Run *run, void (*step)(Run *, void *), void *arg, bool as_owner)
 {
-	ProtectedStep protected_step = {run, step, arg, as_owner};
-	ErrorData *error = pg::InSubtransaction(ProtectedStepRun, &protected_step);
+	ErrorData *error = TryStep(run, step, arg, as_owner);
 	if (error == nullptr)
 	{
 		return true;
 	}
-	NoteError(run, error->message);
-	run->failed_units++;
-	WriteUnit(run, GetCurrentTimestamp(), 0, 0, "failed", error->message);
+	RecordStepError(run, error, "delete", 0);
+	FreeErrorData(error);
 	return false;
+}
+
+/* ---- partition upkeep (partition_interval) ---- */
+
+Datum
+OneName(const char *name)
+{
+	Datum element = CStringGetTextDatum(name);
+	return PointerGetDatum(construct_array(&element, 1, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+TimestampTz
+LockDeadline()
+{
+	return GetCurrentTimestamp() + static_cast<int64>(guc::lock_timeout_ms) * 1000;
+}
+
+void
+FindSlotsStep(Run *run, void *arg)
+{
+	const PartitionSet set = ListPartitions(run->target.relid);
+	*static_cast<List **>(arg) = MissingSlots(&run->target, &set, run->started_at);
+}
+
+struct CreateStep
+{
+	const Slot *slot;
+	char *name;
+};
+
+void
+CreateStepRun(Run *run, void *arg)
+{
+	CreateStep *step = static_cast<CreateStep *>(arg);
+	(void)CreatePartition(&run->target, step->slot, LockDeadline(), &step->name);
+}
+
+/*
+ * Creates the partitions from the one containing now to `premake` ahead, and the ones that
+ * rows in the default partition belong to, moving those rows; one transaction each.
+ */
+void
+KeepPartitions(Run *run)
+{
+	List *slots = NIL;
+	if (!Protected(run, FindSlotsStep, &slots, true))
+	{
+		return;
+	}
+	ListCell *cell;
+	foreach (cell, slots)
+	{
+		CHECK_FOR_INTERRUPTS();
+		CreateStep step = {static_cast<const Slot *>(lfirst(cell)), nullptr};
+		ErrorData *error = TryStep(run, CreateStepRun, &step, true);
+		if (error != nullptr)
+		{
+			error->message = psprintf("creating a partition of %s: %s", run->target.relation_name,
+			                          error->message);
+			RecordStepError(run, error, "delete", 0);
+			FreeErrorData(error);
+		}
+		else
+		{
+			ereport(DEBUG1,
+			        (errmsg("policy \"%s\": created partition %s", run->target.name, step.name)));
+		}
+		CommitStep(run);
+	}
+}
+
+void
+ListPartitionsStep(Run *run, void *arg)
+{
+	*static_cast<PartitionSet *>(arg) = ListPartitions(run->target.relid);
+}
+
+struct DropStep
+{
+	const Partition *partition;
+	DropOutcome outcome;
+	int64 rows;
+};
+
+void
+DropStepRun(Run *run, void *arg)
+{
+	DropStep *step = static_cast<DropStep *>(arg);
+	step->outcome = DropPartition(&run->target, step->partition, LockDeadline(), &step->rows);
+}
+
+/*
+ * Drops each partition whose bounds hold only expired rows and none that keep_when keeps, one
+ * transaction each, with its drop_partition audit row. Returns the partitions kept by a lock
+ * timeout: they wait for the next run rather than being purged row by row now.
+ */
+List *
+DropExpiredPartitions(Run *run)
+{
+	PartitionSet set = {};
+	if (strcmp(run->target.action, "delete") != 0 ||
+	    !Protected(run, ListPartitionsStep, &set, true))
+	{
+		return NIL;
+	}
+	List *kept = NIL;
+	for (int i = 0; i < set.count && !OutOfTime(run); i++)
+	{
+		const Partition *partition = &set.items[i];
+		if (!partition->plain || !ExpiredByBounds(partition, run->cutoff))
+		{
+			continue;
+		}
+		CHECK_FOR_INTERRUPTS();
+		const TimestampTz started = GetCurrentTimestamp();
+		DropStep step = {partition, DropOutcome::GONE, 0};
+		ErrorData *error = TryStep(run, DropStepRun, &step, true);
+		if (error != nullptr)
+		{
+			if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+			{
+				kept = lappend_oid(kept, partition->relid);
+			}
+			RecordStepError(run, error, "drop_partition", OneName(partition->name));
+			FreeErrorData(error);
+		}
+		else if (step.outcome == DropOutcome::DROPPED)
+		{
+			/* the audit row commits with the drop */
+			WriteAuditUnit(run, "drop_partition", OneName(partition->name), started, step.rows, 0,
+			               "ok", nullptr);
+			run->rows_dropped += step.rows;
+		}
+		CommitStep(run);
+	}
+	return kept;
+}
+
+struct LeavesStep
+{
+	List *skip;
+	List *leaves;
+};
+
+/*
+ * The leaves a run deletes from in place: all but those kept for the next run and those whose
+ * bounds hold no row older than the cutoff.
+ */
+void
+LeavesStepRun(Run *run, void *arg)
+{
+	LeavesStep *step = static_cast<LeavesStep *>(arg);
+	const PartitionSet set = ListPartitions(run->target.relid);
+	for (int i = 0; i < set.count; i++)
+	{
+		if (FreshByBounds(&set.items[i], run->cutoff))
+		{
+			step->skip = lappend_oid(step->skip, set.items[i].relid);
+		}
+	}
+	List *all = find_all_inheritors(run->target.relid, AccessShareLock, nullptr);
+	ListCell *cell;
+	foreach (cell, all)
+	{
+		const Oid relid = lfirst_oid(cell);
+		if (get_rel_relkind(relid) == RELKIND_RELATION && !list_member_oid(step->skip, relid))
+		{
+			step->leaves = lappend_oid(step->leaves, relid);
+		}
+	}
 }
 
 struct LeafStep
@@ -888,6 +1114,16 @@ PrepareRunStep(Run *run, void *arg)
 		                       run->target.action, run->target.name)));
 	}
 	PrepareTarget(&run->target);
+	if (run->target.partitioned_by_policy &&
+	    (run->target.trigger_column <= 0 ||
+	     get_rel_relkind(run->target.relid) != RELKIND_PARTITIONED_TABLE))
+	{
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("policy \"%s\" has partition_interval but %s is no longer "
+		                       "partitioned on its trigger column",
+		                       run->target.name, run->target.relation_name),
+		                errhint("Alter the policy's partition_interval, or drop the policy.")));
+	}
 	run->cutoff = ComputeCutoff(&run->target, run->started_at);
 	List *leaves = NIL;
 	List *all = find_all_inheritors(run->target.relid, AccessShareLock, nullptr);
@@ -902,22 +1138,23 @@ PrepareRunStep(Run *run, void *arg)
 	*static_cast<List **>(arg) = leaves;
 }
 
-List *
-PrepareRun(Run *run)
+bool
+PrepareRun(Run *run, List **leaves)
 {
-	List *leaves = NIL;
-	return Protected(run, PrepareRunStep, &leaves, false) ? leaves : NIL;
+	*leaves = NIL;
+	return Protected(run, PrepareRunStep, leaves, false);
 }
 
 const char *
 RunStatus(const Run *run)
 {
+	const bool failures = run->failed_units > 0 || run->rows_failed > 0;
 	/* nothing removed and something failed: the run could not do its work */
-	if ((run->failed_units > 0 || run->rows_failed > 0) && run->rows_affected == 0)
+	if (failures && run->rows_affected + run->rows_dropped == 0 && run->lock_timeouts == 0)
 	{
 		return "failed";
 	}
-	if (run->failed_units > 0 || run->rows_failed > 0)
+	if (failures || run->lock_timeouts > 0)
 	{
 		return "partial";
 	}
@@ -1017,7 +1254,13 @@ RunLocked(Run *run)
 	MarkRunning(run);
 	CommitStep(run);
 
-	List *leaves = PrepareRun(run);
+	List *leaves = NIL;
+	if (PrepareRun(run, &leaves) && run->target.partitioned_by_policy)
+	{
+		KeepPartitions(run);
+		LeavesStep step = {DropExpiredPartitions(run), NIL};
+		leaves = Protected(run, LeavesStepRun, &step, true) ? step.leaves : NIL;
+	}
 	ListCell *cell;
 	foreach (cell, leaves)
 	{

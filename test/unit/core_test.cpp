@@ -78,6 +78,19 @@ TEST(Interval, ChangeDirection)
 	EXPECT_EQ(ChangeDirection(Months(1), Days(30)), nullptr);
 }
 
+TEST(Interval, CalendarWidths)
+{
+	EXPECT_TRUE(IsCalendarWidth(Months(1)));
+	EXPECT_TRUE(IsCalendarWidth(Months(3)));
+	EXPECT_TRUE(IsCalendarWidth(Days(1)));
+	EXPECT_TRUE(IsCalendarWidth(Days(7)));
+	EXPECT_TRUE(IsCalendarWidth(IntervalValue{6LL * 3600 * 1000000, 0, 0})); // 6 hours
+	EXPECT_FALSE(IsCalendarWidth(IntervalValue{0, 2, 1}));                   // 1 month 2 days
+	EXPECT_FALSE(IsCalendarWidth(IntervalValue{1, 1, 0}));                   // 1 day 1 microsecond
+	EXPECT_FALSE(IsCalendarWidth(IntervalValue{}));
+	EXPECT_FALSE(IsCalendarWidth(Days(-1)));
+}
+
 TEST(Settings, AcceptsValid)
 {
 	EXPECT_EQ(RefusalCode(ValidSettings()), "");
@@ -113,6 +126,12 @@ TEST(Settings, RefusesEachBadValueWith22023)
 	s = ValidSettings();
 	s.premake = -1;
 	EXPECT_EQ(RefusalCode(s), "22023");
+
+	s = ValidSettings();
+	s.partition_interval = IntervalValue{0, 2, 1}; // drifts against the calendar
+	EXPECT_EQ(RefusalCode(s), "22023");
+	s.partition_interval = Days(1);
+	EXPECT_EQ(RefusalCode(s), "");
 
 	s = ValidSettings();
 	s.run_every = IntervalValue{};

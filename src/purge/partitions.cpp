@@ -1,0 +1,537 @@
+/*
+ * partitions.cpp: creating, filling and dropping a policy's partitions (see partitions.hpp).
+ */
+#include "purge/partitions.hpp"
+
+#include "guc.hpp"
+
+extern "C"
+{
+#include "mb/pg_wchar.h"
+#include "utils/wait_event.h"
+}
+
+namespace retention::purge
+{
+
+namespace
+{
+
+/* A bound value of the partition key as timestamptz (date and timestamp in the pinned zone). */
+TimestampTz
+ToTimestampTz(Datum value, Oid type)
+{
+	switch (type)
+	{
+		case DATEOID:
+			return DatumGetTimestampTz(DirectFunctionCall1(date_timestamptz, value));
+		case TIMESTAMPOID:
+			return DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz, value));
+		case TIMESTAMPTZOID:
+			return DatumGetTimestampTz(value);
+		default:
+			elog(ERROR, "partition key of type %s is not a date or timestamp",
+			     format_type_be(type));
+	}
+	return 0;
+}
+
+void
+ReadBound(Node *node, bool *has_value, TimestampTz *value, TimestampTz unbounded)
+{
+	PartitionRangeDatum *datum = castNode(PartitionRangeDatum, node);
+	*has_value = datum->kind == PARTITION_RANGE_DATUM_VALUE;
+	if (!*has_value)
+	{
+		*value = unbounded;
+		return;
+	}
+	Const *constant = castNode(Const, datum->value);
+	*value = ToTimestampTz(constant->constvalue, constant->consttype);
+}
+
+int
+ComparePartitions(const void *a, const void *b)
+{
+	const Partition *left = static_cast<const Partition *>(a);
+	const Partition *right = static_cast<const Partition *>(b);
+	if (left->is_default != right->is_default)
+	{
+		return left->is_default ? 1 : -1;
+	}
+	if (left->lower != right->lower)
+	{
+		return left->lower < right->lower ? -1 : 1;
+	}
+	return 0;
+}
+
+/*
+ * SQL that aligns the timestamptz expression `x` to the start of its slot, in the session's
+ * (pinned) timezone: the 1st of a month (slots of N months start at months divisible by N
+ * since year 0), midnight (slots of N days count from Monday 2000-01-03, so 7 days start on
+ * Mondays), or a multiple of the time since midnight.
+ */
+char *
+AlignSql(const Interval *width, const char *x)
+{
+	if (width->month != 0)
+	{
+		const int months = width->month;
+		return psprintf("(date_trunc('month', %s) - make_interval(months => mod(mod("
+		                "extract(year from %s)::int * 12 + extract(month from %s)::int - 1, %d) "
+		                "+ %d, %d)))",
+		                x, x, x, months, months, months);
+	}
+	if (width->day != 0)
+	{
+		const int days = width->day;
+		return psprintf("((DATE '2000-01-03' + (floor(((%s)::date - DATE '2000-01-03') / "
+		                "%d::numeric) * %d)::int)::timestamptz)",
+		                x, days, days);
+	}
+	return psprintf("(date_trunc('day', %s) + (floor(extract(epoch from (%s) - date_trunc('day', "
+	                "%s)) * 1000000 / " INT64_FORMAT ")::float8 * " INT64_FORMAT
+	                ") * interval '1 microsecond')",
+	                x, x, x, width->time, width->time);
+}
+
+/* The slot containing `at`: [align(at), align(align(at) + width)). */
+Slot
+SlotAt(const Interval *width, TimestampTz at)
+{
+	char *sql = psprintf("SELECT a, %s FROM (SELECT %s AS a) AS s", AlignSql(width, "(a + $2)"),
+	                     AlignSql(width, "$1"));
+	Oid types[2] = {TIMESTAMPTZOID, INTERVALOID};
+	Datum values[2] = {TimestampTzGetDatum(at), IntervalPGetDatum(width)};
+	if (SPI_execute_with_args(sql, 2, types, values, nullptr, true, 1) != SPI_OK_SELECT ||
+	    SPI_processed != 1)
+	{
+		elog(ERROR, "computing a partition slot failed");
+	}
+	bool isnull;
+	Slot slot;
+	slot.lower = DatumGetTimestampTz(
+	    SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	slot.upper = DatumGetTimestampTz(
+	    SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (slot.upper <= slot.lower)
+	{
+		elog(ERROR, "partition slot at %s is empty", timestamptz_to_str(at));
+	}
+	return slot;
+}
+
+void
+AddSlot(List **slots, TimestampTz lower, TimestampTz upper)
+{
+	ListCell *cell;
+	foreach (cell, *slots)
+	{
+		const Slot *known = static_cast<const Slot *>(lfirst(cell));
+		if (known->lower == lower && known->upper == upper)
+		{
+			return;
+		}
+	}
+	Slot *slot = static_cast<Slot *>(palloc(sizeof(Slot)));
+	slot->lower = lower;
+	slot->upper = upper;
+	*slots = lappend(*slots, slot);
+}
+
+/* Adds the parts of `slot` that no existing partition covers (never an overlapping range). */
+void
+AddGaps(List **slots, const PartitionSet *set, const Slot &slot)
+{
+	TimestampTz from = slot.lower;
+	for (int i = 0; i < set->count && from < slot.upper; i++)
+	{
+		const Partition *partition = &set->items[i];
+		if (partition->is_default || partition->upper <= from || partition->lower >= slot.upper)
+		{
+			continue;
+		}
+		if (partition->lower > from)
+		{
+			AddSlot(slots, from, partition->lower);
+		}
+		from = Max(from, partition->upper);
+	}
+	if (from < slot.upper)
+	{
+		AddSlot(slots, from, slot.upper);
+	}
+}
+
+char *
+KeyColumn(const PolicyTarget *target)
+{
+	return pstrdup(quote_identifier(get_attname(target->relid, target->trigger_column, false)));
+}
+
+/* A bound as an SQL literal of the key's type ('2026-01-01' for a date key). */
+char *
+BoundLiteral(TimestampTz value, Oid key_type)
+{
+	char *sql = psprintf("SELECT pg_catalog.format('%%L', $1::%s)", format_type_be(key_type));
+	Oid types[1] = {TIMESTAMPTZOID};
+	Datum values[1] = {TimestampTzGetDatum(value)};
+	if (SPI_execute_with_args(sql, 1, types, values, nullptr, true, 1) != SPI_OK_SELECT ||
+	    SPI_processed != 1)
+	{
+		elog(ERROR, "formatting a partition bound failed");
+	}
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * parent_pYYYYMMDD (parent_pYYYYMMDD_HHMI for slots not starting at midnight): sortable, and
+ * within NAMEDATALEN however long the parent's name; a suffix _2, _3 ... when taken.
+ */
+char *
+NewPartitionName(Oid parent, TimestampTz lower)
+{
+	Oid types[1] = {TIMESTAMPTZOID};
+	Datum values[1] = {TimestampTzGetDatum(lower)};
+	if (SPI_execute_with_args("SELECT pg_catalog.to_char($1, CASE WHEN $1 = "
+	                          "pg_catalog.date_trunc('day', $1) THEN 'YYYYMMDD' "
+	                          "ELSE 'YYYYMMDD_HH24MI' END)",
+	                          1, types, values, nullptr, true, 1) != SPI_OK_SELECT ||
+	    SPI_processed != 1)
+	{
+		elog(ERROR, "naming a partition failed");
+	}
+	const char *stamp = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	const char *base = get_rel_name(parent);
+	const Oid namespace_id = get_rel_namespace(parent);
+	for (int attempt = 1;; attempt++)
+	{
+		char *suffix = attempt == 1 ? psprintf("_p%s", stamp) : psprintf("_p%s_%d", stamp, attempt);
+		const int room = NAMEDATALEN - 1 - static_cast<int>(strlen(suffix));
+		const int keep = pg_mbcliplen(base, static_cast<int>(strlen(base)), room);
+		char *name = psprintf("%.*s%s", keep, base, suffix);
+		if (!OidIsValid(get_relname_relid(name, namespace_id)))
+		{
+			return name;
+		}
+	}
+}
+
+/*
+ * Takes the locks with conditional requests, retried with short sleeps until `deadline`. A
+ * request that cannot be granted at once is withdrawn rather than queued, so queries arriving
+ * meanwhile never wait behind it; a partial set is released before sleeping, so no deadlock
+ * can form. Raises lock_not_available at the deadline.
+ */
+void
+LockOrGiveUp(int count, const Oid *relids, const LOCKMODE *modes, TimestampTz deadline,
+             const char *what)
+{
+	long pause_ms = 1;
+	for (;;)
+	{
+		int held = 0;
+		while (held < count && ConditionalLockRelationOid(relids[held], modes[held]))
+		{
+			held++;
+		}
+		if (held == count)
+		{
+			return;
+		}
+		for (int i = 0; i < held; i++)
+		{
+			UnlockRelationOid(relids[i], modes[i]);
+		}
+		if (GetCurrentTimestamp() >= deadline)
+		{
+			ereport(ERROR,
+			        (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+			         errmsg("could not lock %s within retention.lock_timeout (%d ms)", what,
+			                guc::lock_timeout_ms),
+			         errdetail("Another transaction holds a conflicting lock on %s; the work "
+			                   "is left for the next run.",
+			                   get_rel_name(relids[held]))));
+		}
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, pause_ms,
+		                PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		pause_ms = Min(pause_ms * 2, 10);
+	}
+}
+
+void
+Execute(const char *sql, int expected)
+{
+	const int rc = SPI_execute(sql, false, 0);
+	if (rc != expected)
+	{
+		elog(ERROR, "statement failed (%s): %s", SPI_result_code_string(rc), sql);
+	}
+}
+
+} // namespace
+
+PartitionSet
+ListPartitions(Oid parent)
+{
+	List *children = find_inheritance_children(parent, NoLock);
+	PartitionSet set = {};
+	set.items = static_cast<Partition *>(palloc0(sizeof(Partition) * (list_length(children) + 1)));
+	set.default_id = InvalidOid;
+	ListCell *cell;
+	foreach (cell, children)
+	{
+		const Oid child = lfirst_oid(cell);
+		HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(child));
+		if (!HeapTupleIsValid(tuple))
+		{
+			continue;
+		}
+		bool isnull;
+		const Datum bound = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relpartbound, &isnull);
+		if (isnull)
+		{
+			ReleaseSysCache(tuple);
+			continue;
+		}
+		Form_pg_class form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+		Partition *partition = &set.items[set.count++];
+		partition->relid = child;
+		partition->name = quote_qualified_identifier(get_namespace_name(form->relnamespace),
+		                                             pstrdup(NameStr(form->relname)));
+		partition->plain = form->relkind == RELKIND_RELATION;
+		ReleaseSysCache(tuple);
+		PartitionBoundSpec *spec =
+		    castNode(PartitionBoundSpec, stringToNode(TextDatumGetCString(bound)));
+		partition->is_default = spec->is_default;
+		if (spec->is_default)
+		{
+			set.default_id = child;
+			partition->lower = DT_NOBEGIN;
+			partition->upper = DT_NOEND;
+			continue;
+		}
+		ReadBound(static_cast<Node *>(linitial(spec->lowerdatums)), &partition->has_lower,
+		          &partition->lower, DT_NOBEGIN);
+		ReadBound(static_cast<Node *>(linitial(spec->upperdatums)), &partition->has_upper,
+		          &partition->upper, DT_NOEND);
+	}
+	qsort(set.items, set.count, sizeof(Partition), ComparePartitions);
+	return set;
+}
+
+bool
+ExpiredByBounds(const Partition *partition, TimestampTz cutoff)
+{
+	return !partition->is_default && partition->has_upper && partition->upper <= cutoff;
+}
+
+bool
+FreshByBounds(const Partition *partition, TimestampTz cutoff)
+{
+	return !partition->is_default && partition->has_lower && partition->lower >= cutoff;
+}
+
+List *
+MissingSlots(const PolicyTarget *target, const PartitionSet *set, TimestampTz now)
+{
+	const Interval *width = &target->partition_interval;
+	List *slots = NIL;
+	TimestampTz at = now;
+	for (int i = 0; i <= target->premake; i++)
+	{
+		const Slot slot = SlotAt(width, at);
+		AddGaps(&slots, set, slot);
+		at = slot.upper;
+	}
+	if (!OidIsValid(set->default_id))
+	{
+		return slots;
+	}
+	/* rows that landed in the default partition: the slots they belong to */
+	char *key = KeyColumn(target);
+	char *cast = psprintf("(%s)::timestamptz", key);
+	char *sql =
+	    psprintf("SELECT DISTINCT %s FROM ONLY %s WHERE %s IS NOT NULL", AlignSql(width, cast),
+	             quote_qualified_identifier(get_namespace_name(get_rel_namespace(set->default_id)),
+	                                        get_rel_name(set->default_id)),
+	             key);
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+	{
+		elog(ERROR, "reading the default partition failed");
+	}
+	const uint64 found = SPI_processed;
+	TimestampTz *starts = static_cast<TimestampTz *>(palloc(sizeof(TimestampTz) * (found + 1)));
+	for (uint64 i = 0; i < found; i++)
+	{
+		bool isnull;
+		starts[i] = DatumGetTimestampTz(
+		    SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (uint64 i = 0; i < found; i++)
+	{
+		AddGaps(&slots, set, SlotAt(width, starts[i]));
+	}
+	return slots;
+}
+
+bool
+CreatePartition(const PolicyTarget *target, const Slot *slot, TimestampTz deadline,
+                char **created_name)
+{
+	const Oid parent = target->relid;
+	const Oid key_type = get_atttype(parent, target->trigger_column);
+	const char *lower = BoundLiteral(slot->lower, key_type);
+	const char *upper = BoundLiteral(slot->upper, key_type);
+	const char *name = NewPartitionName(parent, slot->lower);
+	const char *qualified =
+	    quote_qualified_identifier(get_namespace_name(get_rel_namespace(parent)), name);
+	const Oid default_id = get_default_partition_oid(parent);
+
+	/*
+	 * ATTACH needs SHARE UPDATE EXCLUSIVE on the parent, which inserts and selects do not
+	 * conflict with, and ACCESS EXCLUSIVE on the default partition, whose rows of the new
+	 * range move in the same transaction.
+	 */
+	Oid relids[2] = {parent, default_id};
+	LOCKMODE modes[2] = {ShareUpdateExclusiveLock, AccessExclusiveLock};
+	LockOrGiveUp(OidIsValid(default_id) ? 2 : 1, relids, modes, deadline, target->relation_name);
+
+	Execute(psprintf("CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+	                 "INCLUDING GENERATED INCLUDING STORAGE)",
+	                 qualified, target->relation_name),
+	        SPI_OK_UTILITY);
+	if (OidIsValid(default_id))
+	{
+		const char *key = KeyColumn(target);
+		const char *columns = InsertableColumns(parent);
+		Execute(
+		    psprintf("WITH moved AS (DELETE FROM ONLY %s WHERE %s >= %s AND %s < %s "
+		             "RETURNING %s) INSERT INTO %s (%s) SELECT %s FROM moved",
+		             quote_qualified_identifier(get_namespace_name(get_rel_namespace(default_id)),
+		                                        get_rel_name(default_id)),
+		             key, lower, key, upper, columns, qualified, columns, columns),
+		    SPI_OK_INSERT);
+	}
+	Execute(psprintf("ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)",
+	                 target->relation_name, qualified, lower, upper),
+	        SPI_OK_UTILITY);
+	*created_name = pstrdup(qualified);
+	return true;
+}
+
+bool
+AnyRowKept(const PolicyTarget *target, const Partition *partition)
+{
+	if (target->keep_when_sql == nullptr)
+	{
+		return false;
+	}
+	char *sql = psprintf("SELECT EXISTS (SELECT FROM ONLY %s AS %s WHERE (%s) IS TRUE)",
+	                     partition->name, quote_identifier(target->alias), target->keep_when_sql);
+	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	{
+		elog(ERROR, "checking keep_when failed");
+	}
+	bool isnull;
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+DropOutcome
+DropPartition(const PolicyTarget *target, const Partition *partition, TimestampTz deadline,
+              int64 *rows)
+{
+	*rows = 0;
+	/* first the partition against writers (readers go on), so that what is archived, counted
+	 * and checked against keep_when is what gets dropped */
+	const Oid relids[1] = {partition->relid};
+	const LOCKMODE modes[1] = {ExclusiveLock};
+	LockOrGiveUp(1, relids, modes, deadline, partition->name);
+
+	/* still a partition of the relation, with the same bounds? */
+	const PartitionSet now = ListPartitions(target->relid);
+	bool same = false;
+	for (int i = 0; i < now.count; i++)
+	{
+		const Partition *current = &now.items[i];
+		same = same ||
+		       (current->relid == partition->relid && !current->is_default &&
+		        current->has_upper == partition->has_upper && current->upper == partition->upper);
+	}
+	if (!same)
+	{
+		return DropOutcome::GONE;
+	}
+	if (AnyRowKept(target, partition))
+	{
+		return DropOutcome::KEPT_BY_ROWS;
+	}
+	const char *sql;
+	if (OidIsValid(target->archive_to))
+	{
+		const char *columns = InsertableColumns(target->relid);
+		sql = psprintf("INSERT INTO %s (%s) SELECT %s FROM ONLY %s", ArchiveName(target), columns,
+		               columns, partition->name);
+		Execute(sql, SPI_OK_INSERT);
+		*rows = static_cast<int64>(SPI_processed);
+	}
+	else
+	{
+		sql = psprintf("SELECT count(*) FROM ONLY %s", partition->name);
+		Execute(sql, SPI_OK_SELECT);
+		bool isnull;
+		*rows =
+		    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+
+	/* DROP of a partition takes ACCESS EXCLUSIVE on the parent, the default partition and
+	 * the partition itself (readers of the partition hold it until they end) */
+	const Oid default_id = get_default_partition_oid(target->relid);
+	Oid drop_relids[3] = {target->relid, partition->relid, default_id};
+	LOCKMODE drop_modes[3] = {AccessExclusiveLock, AccessExclusiveLock, AccessExclusiveLock};
+	LockOrGiveUp(OidIsValid(default_id) ? 3 : 2, drop_relids, drop_modes, deadline,
+	             partition->name);
+	Execute(psprintf("DROP TABLE %s", partition->name), SPI_OK_UTILITY);
+	return DropOutcome::DROPPED;
+}
+
+char *
+InsertableColumns(Oid relid)
+{
+	Relation rel = relation_open(relid, AccessShareLock);
+	const TupleDesc desc = RelationGetDescr(rel);
+	StringInfoData columns;
+	initStringInfo(&columns);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		const Form_pg_attribute column = TupleDescAttr(desc, i);
+		if (column->attisdropped || column->attgenerated != '\0')
+		{
+			continue;
+		}
+		appendStringInfo(&columns, "%s%s", columns.len > 0 ? ", " : "",
+		                 quote_identifier(NameStr(column->attname)));
+	}
+	relation_close(rel, AccessShareLock);
+	return columns.data;
+}
+
+char *
+ArchiveName(const PolicyTarget *target)
+{
+	const char *name = get_rel_name(target->archive_to);
+	if (name == nullptr)
+	{
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+		                errmsg("archive table of policy \"%s\" no longer exists", target->name),
+		                errhint("Alter the policy's archive_to, or restore the table.")));
+	}
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(target->archive_to)),
+	                                  name);
+}
+
+} // namespace retention::purge
