@@ -262,6 +262,16 @@ LockOrGiveUp(int count, const Oid *relids, const LOCKMODE *modes, TimestampTz de
 	}
 }
 
+Oid
+PartitionParent(Oid relid)
+{
+#if PG_VERSION_NUM >= 140000
+	return get_partition_parent(relid, true);
+#else
+	return get_partition_parent(relid);
+#endif
+}
+
 void
 Execute(const char *sql, int expected)
 {
@@ -274,6 +284,45 @@ Execute(const char *sql, int expected)
 
 } // namespace
 
+/* Reads one partition's name, kind and bounds; false when it is no partition (any more). */
+bool
+ReadPartition(Oid relid, Partition *partition)
+{
+	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+	{
+		return false;
+	}
+	bool isnull;
+	const Datum bound = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relpartbound, &isnull);
+	if (isnull)
+	{
+		ReleaseSysCache(tuple);
+		return false;
+	}
+	Form_pg_class form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+	*partition = Partition{};
+	partition->relid = relid;
+	partition->name = quote_qualified_identifier(get_namespace_name(form->relnamespace),
+	                                             pstrdup(NameStr(form->relname)));
+	partition->plain = form->relkind == RELKIND_RELATION;
+	PartitionBoundSpec *spec =
+	    castNode(PartitionBoundSpec, stringToNode(TextDatumGetCString(bound)));
+	ReleaseSysCache(tuple);
+	partition->is_default = spec->is_default;
+	if (spec->is_default)
+	{
+		partition->lower = DT_NOBEGIN;
+		partition->upper = DT_NOEND;
+		return true;
+	}
+	ReadBound(static_cast<Node *>(linitial(spec->lowerdatums)), &partition->has_lower,
+	          &partition->lower, DT_NOBEGIN);
+	ReadBound(static_cast<Node *>(linitial(spec->upperdatums)), &partition->has_upper,
+	          &partition->upper, DT_NOEND);
+	return true;
+}
+
 PartitionSet
 ListPartitions(Oid parent)
 {
@@ -284,40 +333,15 @@ ListPartitions(Oid parent)
 	ListCell *cell;
 	foreach (cell, children)
 	{
-		const Oid child = lfirst_oid(cell);
-		HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(child));
-		if (!HeapTupleIsValid(tuple))
+		Partition *partition = &set.items[set.count];
+		if (ReadPartition(lfirst_oid(cell), partition))
 		{
-			continue;
+			set.count++;
+			if (partition->is_default)
+			{
+				set.default_id = partition->relid;
+			}
 		}
-		bool isnull;
-		const Datum bound = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relpartbound, &isnull);
-		if (isnull)
-		{
-			ReleaseSysCache(tuple);
-			continue;
-		}
-		Form_pg_class form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
-		Partition *partition = &set.items[set.count++];
-		partition->relid = child;
-		partition->name = quote_qualified_identifier(get_namespace_name(form->relnamespace),
-		                                             pstrdup(NameStr(form->relname)));
-		partition->plain = form->relkind == RELKIND_RELATION;
-		ReleaseSysCache(tuple);
-		PartitionBoundSpec *spec =
-		    castNode(PartitionBoundSpec, stringToNode(TextDatumGetCString(bound)));
-		partition->is_default = spec->is_default;
-		if (spec->is_default)
-		{
-			set.default_id = child;
-			partition->lower = DT_NOBEGIN;
-			partition->upper = DT_NOEND;
-			continue;
-		}
-		ReadBound(static_cast<Node *>(linitial(spec->lowerdatums)), &partition->has_lower,
-		          &partition->lower, DT_NOBEGIN);
-		ReadBound(static_cast<Node *>(linitial(spec->upperdatums)), &partition->has_upper,
-		          &partition->upper, DT_NOEND);
 	}
 	qsort(set.items, set.count, sizeof(Partition), ComparePartitions);
 	return set;
@@ -453,16 +477,10 @@ DropPartition(const PolicyTarget *target, const Partition *partition, TimestampT
 	LockOrGiveUp(1, relids, modes, deadline, partition->name);
 
 	/* still a partition of the relation, with the same bounds? */
-	const PartitionSet now = ListPartitions(target->relid);
-	bool same = false;
-	for (int i = 0; i < now.count; i++)
-	{
-		const Partition *current = &now.items[i];
-		same = same ||
-		       (current->relid == partition->relid && !current->is_default &&
-		        current->has_upper == partition->has_upper && current->upper == partition->upper);
-	}
-	if (!same)
+	Partition current;
+	if (!ReadPartition(partition->relid, &current) || current.is_default ||
+	    current.has_upper != partition->has_upper || current.upper != partition->upper ||
+	    PartitionParent(partition->relid) != target->relid)
 	{
 		return DropOutcome::GONE;
 	}

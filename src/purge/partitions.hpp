@@ -37,6 +37,9 @@ struct PartitionSet
 	Oid default_id; /* InvalidOid: none */
 };
 
+/* One partition's name, kind and bounds; false when `relid` is no partition (any more). */
+bool ReadPartition(Oid relid, Partition *partition);
+
 /* The direct partitions of `parent` with their bounds (policy timezone pinned). */
 PartitionSet ListPartitions(Oid parent);
 
