@@ -187,6 +187,19 @@ FROM (
 ) AS x
 WHERE NOT pg_temp.near_cutoff(call_started_at, (now() - interval '2 hours') - interval '24 months');
 
+-- Webhook deliveries: one every ~25 minutes over 150 days (~8,600 rows) ------------------------
+-- Trigger: delivered_at; cutoff (now() - 2 hours) - 90 days.
+INSERT INTO webhook_deliveries (id, tenant_id, delivered_at, event, target_url, http_status, payload)
+SELECT w.id, 1 + w.id % 6, w.delivered_at,
+       (array['conversation.created','message.received','call.ended','contact.updated'])[1 + w.id % 4],
+       'https://hooks.example.com/' || (1 + w.id % 6) || '/events',
+       (array[200, 200, 200, 204, 500, 410])[1 + (w.id * 7) % 6],
+       jsonb_build_object('delivery', w.id, 'attempt', 1 + w.id % 3)
+FROM (SELECT g AS id, now() - g * interval '25 minutes' + random() * interval '10 minutes' AS delivered_at
+      FROM generate_series(1, 150 * 24 * 60 / 25) AS g) AS w
+WHERE NOT pg_temp.near_cutoff(w.delivered_at, (now() - interval '2 hours') - interval '90 days')
+  AND w.delivered_at <= now();
+
 COMMIT;
 
 ANALYZE;

@@ -16,7 +16,6 @@
 --                          policy on call_detail_records with action => 'anonymize',
 --                          anonymize => '{"caller_number": "NULL", "callee_number": "NULL"}'.
 --   * legal holds        - retention.place_hold() / release_hold().
---   * partitions         - partition_interval: whole expired partitions dropped instead of DELETE.
 --   * erasure and export - GDPR articles 17 and 15: subject_column + retention.erase_subject() /
 --                          retention.export_subject().
 --   * the 2-day period of the HTTP email API (seed 001) - a second policy on email_content with
@@ -88,4 +87,22 @@ SELECT retention.add_policy(
                           WHERE c.customer_id = customer_profiles.id AND c.status <> ''closed'')',
     run_every => '1 day',
     priority  => 90
+) AS policy_id;
+
+-- Webhook deliveries: 90 days (the account's choice within seed 002's 0-1095 days), every 2 hours
+-- with a 2-hour grace. partition_interval keeps daily partitions, a week ahead (premake 7), and
+-- drops each day whole once all of it is expired; only the day that straddles the cutoff is
+-- deleted row by row.
+SELECT retention.add_policy(
+    name               => 'webhook_deliveries',
+    relation           => 'webhook_deliveries',
+    trigger            => 'delivered_at',
+    retain             => '90 days',
+    grace              => '2 hours',
+    min_retain         => '2 hours',
+    max_retain         => '1095 days',
+    run_every          => '2 hours',
+    priority           => 45,
+    partition_interval => '1 day',
+    premake            => 7
 ) AS policy_id;

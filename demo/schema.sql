@@ -119,3 +119,23 @@ CREATE INDEX ON call_detail_records (call_started_at);
 COMMENT ON TABLE call_detail_records IS
     'CDRs. Seed 001: the phone numbers inside are deleted or anonymised after 12 months. Seed 002: '
     'call data is kept 0-1095 days per account, cleaned up every 2 hours with a 2-hour grace period.';
+
+-- Webhook delivery records (seed 002: "webhooks, calls, and WhatsApp conversations" are kept
+-- 0-1095 days as each account chooses, cleaned every 2 hours with a 2-hour grace). Many rows a
+-- day and nothing refers to them: range-partitioned by day, so expired days are dropped whole.
+-- The table starts with only a default partition; the policy's first run creates the daily
+-- partitions, moves the rows into them and drops the expired ones.
+CREATE TABLE webhook_deliveries (
+    id            bigint NOT NULL,
+    tenant_id     integer NOT NULL REFERENCES tenants,
+    delivered_at  timestamptz NOT NULL,
+    event         text NOT NULL,
+    target_url    text NOT NULL,
+    http_status   integer NOT NULL,
+    payload       jsonb NOT NULL
+) PARTITION BY RANGE (delivered_at);
+CREATE TABLE webhook_deliveries_default PARTITION OF webhook_deliveries DEFAULT;
+CREATE INDEX ON webhook_deliveries (delivered_at);
+COMMENT ON TABLE webhook_deliveries IS
+    'Webhook delivery records. Seed 002: kept 0-1095 days per account (90 here), cleaned every '
+    '2 hours with a 2-hour grace period; partitioned by day.';
