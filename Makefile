@@ -17,6 +17,7 @@ SQL_SOURCES = \
 	src/sql/purge_log.sql \
 	src/sql/policy_functions.sql \
 	src/sql/run_functions.sql \
+	src/sql/holds.sql \
 	src/sql/views.sql \
 	src/sql/grants.sql
 

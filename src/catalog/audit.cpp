@@ -20,7 +20,7 @@ namespace
 constexpr const char *HASHED_COLUMNS[] = {
     "id",     "run_id", "started_at",    "finished_at",    "policy_name", "relation",
     "kind",   "cutoff", "rows_affected", "rows_failed",    "partitions",  "subject_digest",
-    "status", "error",  "invoked_by",    "policy_version", "prev_hash"};
+    "status", "error",  "invoked_by",    "policy_version", "hold_id", "prev_hash"};
 
 void
 AddInteger(policy::AuditHasher *hasher, uint64 value)
@@ -95,10 +95,10 @@ HashAuditTuple(HeapTuple tuple, TupleDesc desc)
 void
 WriteAudit(const AuditRecord *record)
 {
-	constexpr int COUNT = 15;
-	Oid types[COUNT] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID,
-	                    TEXTOID, TIMESTAMPTZOID, INT8OID,        INT8OID, TEXTARRAYOID,
-	                    TEXTOID, TEXTOID,        TEXTOID,        TEXTOID, INT4OID};
+	constexpr int COUNT = 16;
+	Oid types[COUNT] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID,
+	                    TIMESTAMPTZOID, INT8OID, INT8OID, TEXTARRAYOID, TEXTOID, TEXTOID,
+	                    TEXTOID, TEXTOID, INT4OID, INT8OID};
 	auto text = [](const char *value) { return value ? CStringGetTextDatum(value) : Datum(0); };
 	Datum values[COUNT] = {Int64GetDatum(record->run_id),
 	                       TimestampTzGetDatum(record->started_at),
@@ -114,7 +114,8 @@ WriteAudit(const AuditRecord *record)
 	                       text(record->status),
 	                       text(record->error),
 	                       text(record->invoked_by),
-	                       Int32GetDatum(record->policy_version)};
+	                       Int32GetDatum(record->policy_version),
+	                       Int64GetDatum(record->hold_id)};
 	char nulls[COUNT];
 	for (int i = 0; i < COUNT; i++)
 	{
@@ -128,6 +129,7 @@ WriteAudit(const AuditRecord *record)
 	nulls[10] = record->subject_digest ? ' ' : 'n';
 	nulls[12] = record->error ? ' ' : 'n';
 	nulls[14] = record->policy_version != 0 ? ' ' : 'n';
+	nulls[15] = record->hold_id != 0 ? ' ' : 'n';
 
 	const pg::Scope scope = pg::AsExtensionOwner();
 	/* prepared once per session: a run writes one row per batch */
@@ -137,8 +139,8 @@ WriteAudit(const AuditRecord *record)
 		SPIPlanPtr plan = SPI_prepare(
 		    "INSERT INTO retention.purge_log (run_id, started_at, finished_at, policy_name, "
 		    "relation, kind, cutoff, rows_affected, rows_failed, partitions, subject_digest, "
-		    "status, error, invoked_by, policy_version) "
-		    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+		    "status, error, invoked_by, policy_version, hold_id) "
+		    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
 		    COUNT, types);
 		if (plan == nullptr || SPI_keepplan(plan) != 0)
 		{

@@ -32,6 +32,7 @@ struct AuditRecord
 	const char *error;
 	const char *invoked_by;
 	int policy_version; /* 0: NULL */
+	int64 hold_id;      /* 0: NULL */
 };
 
 void WriteAudit(const AuditRecord *record);

@@ -175,4 +175,38 @@ ToHex(const Digest &digest)
 	return text;
 }
 
+Digest
+HmacSha256(const void *key, size_t key_length, const void *message, size_t message_length)
+{
+	constexpr size_t BLOCK = 64;
+	std::array<uint8_t, BLOCK> block_key{};
+	if (key_length > BLOCK)
+	{
+		Sha256 hashed;
+		hashed.Update(key, key_length);
+		const Digest digest = hashed.Finish();
+		std::copy(digest.begin(), digest.end(), block_key.begin());
+	}
+	else if (key_length > 0)
+	{
+		const auto *bytes = static_cast<const uint8_t *>(key);
+		std::copy(bytes, bytes + key_length, block_key.begin());
+	}
+	std::array<uint8_t, BLOCK> inner_pad{};
+	std::array<uint8_t, BLOCK> outer_pad{};
+	for (size_t i = 0; i < BLOCK; i++)
+	{
+		inner_pad[i] = static_cast<uint8_t>(block_key[i] ^ 0x36U);
+		outer_pad[i] = static_cast<uint8_t>(block_key[i] ^ 0x5cU);
+	}
+	Sha256 inner;
+	inner.Update(inner_pad.data(), BLOCK);
+	inner.Update(message, message_length);
+	const Digest inner_digest = inner.Finish();
+	Sha256 outer;
+	outer.Update(outer_pad.data(), BLOCK);
+	outer.Update(inner_digest.data(), inner_digest.size());
+	return outer.Finish();
+}
+
 } // namespace retention::policy

@@ -55,4 +55,7 @@ private:
 
 std::string ToHex(const Digest &digest);
 
+/* HMAC-SHA256 (RFC 2104) of `message` keyed with `key`. */
+Digest HmacSha256(const void *key, size_t key_length, const void *message, size_t message_length);
+
 } // namespace retention::policy

@@ -451,15 +451,21 @@ CreatePartition(const PolicyTarget *target, const Slot *slot, TimestampTz deadli
 bool
 AnyRowKept(const PolicyTarget *target, const Partition *partition)
 {
-	if (target->keep_when_sql == nullptr)
+	const char *kept = target->keep_when_sql;
+	if (target->held_sql != nullptr)
+	{
+		kept = kept == nullptr ? target->held_sql
+		                       : psprintf("(%s) OR (%s)", target->keep_when_sql, target->held_sql);
+	}
+	if (kept == nullptr)
 	{
 		return false;
 	}
 	char *sql = psprintf("SELECT EXISTS (SELECT FROM ONLY %s AS %s WHERE (%s) IS TRUE)",
-	                     partition->name, quote_identifier(target->alias), target->keep_when_sql);
+	                     partition->name, quote_identifier(target->alias), kept);
 	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 	{
-		elog(ERROR, "checking keep_when failed");
+		elog(ERROR, "checking keep_when and legal holds failed");
 	}
 	bool isnull;
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

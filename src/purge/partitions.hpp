@@ -73,7 +73,7 @@ bool CreatePartition(const PolicyTarget *target, const Slot *slot, TimestampTz d
 enum class DropOutcome
 {
 	DROPPED,
-	KEPT_BY_ROWS, /* a row is kept by keep_when: its expired rows are deleted in place */
+	KEPT_BY_ROWS, /* keep_when or a hold keeps a row: its expired rows are deleted in place */
 	LOCK_TIMEOUT, /* locks not granted by the deadline: kept for the next run */
 	GONE,         /* dropped or detached by someone else meanwhile */
 };
@@ -93,7 +93,7 @@ char *InsertableColumns(Oid relid);
 /* The archive table's quoted name; errors when it no longer exists. */
 char *ArchiveName(const PolicyTarget *target);
 
-/* Whether any row of the partition satisfies keep_when (as owner). */
+/* Whether keep_when or an active legal hold keeps any row of the partition (as owner). */
 bool AnyRowKept(const PolicyTarget *target, const Partition *partition);
 
 } // namespace retention::purge

@@ -4,6 +4,7 @@
 #include "purge/policy_target.hpp"
 
 #include "catalog/expression.hpp"
+#include "catalog/holds.hpp"
 #include "pg/scope.hpp"
 
 extern "C"
@@ -122,15 +123,30 @@ ComputeCutoff(const PolicyTarget *target, TimestampTz as_of)
 	return DatumGetTimestampTz(cutoff);
 }
 
+bool
+RefreshHolds(PolicyTarget *target)
+{
+	const catalog::HeldRows held = catalog::ReadHeldRows(target->relid, target->alias);
+	const bool changed = target->holds_signature == nullptr ||
+	                     strcmp(target->holds_signature, held.signature) != 0;
+	target->held_sql = held.sql;
+	target->holds_signature = held.signature;
+	return changed;
+}
+
 char *
 ExpiredCondition(const PolicyTarget *target, int cutoff_param)
 {
-	if (target->keep_when_sql == nullptr)
+	char *condition = psprintf("(%s) < $%d", target->trigger_sql, cutoff_param);
+	if (target->keep_when_sql != nullptr)
 	{
-		return psprintf("(%s) < $%d", target->trigger_sql, cutoff_param);
+		condition = psprintf("%s AND (%s) IS NOT TRUE", condition, target->keep_when_sql);
 	}
-	return psprintf("(%s) < $%d AND (%s) IS NOT TRUE", target->trigger_sql, cutoff_param,
-	                target->keep_when_sql);
+	if (target->held_sql != nullptr)
+	{
+		condition = psprintf("%s AND (%s) IS NOT TRUE", condition, target->held_sql);
+	}
+	return condition;
 }
 
 List *

@@ -37,7 +37,9 @@ struct PolicyTarget
 	bool partitioned_by_policy; /* partition_interval set: the worker keeps the partitions */
 	Interval partition_interval;
 	int premake;
-	Oid archive_to; /* InvalidOid: none */
+	Oid archive_to;        /* InvalidOid: none */
+	char *held_sql;        /* rows covered by active legal holds; nullptr: none */
+	char *holds_signature; /* which holds held_sql reflects */
 };
 
 /*
@@ -52,7 +54,16 @@ void PrepareTarget(PolicyTarget *target);
 /* cutoff = (as_of - grace) - retain in the policy's timezone. */
 TimestampTz ComputeCutoff(const PolicyTarget *target, TimestampTz as_of);
 
-/* "(trigger) < $1 AND (keep_when) IS NOT TRUE": the expiry rule as SQL over the alias. */
+/*
+ * Reads the active legal holds into held_sql; returns whether they changed since the last
+ * call. Call after catalog::LockHolds() when rows are about to be removed.
+ */
+bool RefreshHolds(PolicyTarget *target);
+
+/*
+ * "(trigger) < $1 AND (keep_when) IS NOT TRUE AND (held) IS NOT TRUE": the expiry rule as SQL
+ * over the alias.
+ */
 char *ExpiredCondition(const PolicyTarget *target, int cutoff_param);
 
 /* The policies to consider, in run order (priority, name): a List of palloc'd int64 ids. */

@@ -59,13 +59,21 @@ PartitionsToDrop(const PolicyTarget *target, TimestampTz cutoff)
 }
 
 int64
-CountExpired(PolicyTarget *target, TimestampTz cutoff, Datum *partitions)
+CountExpired(PolicyTarget *target, TimestampTz cutoff, Datum *partitions, int64 *held)
 {
 	PrepareTarget(target);
+	(void)RefreshHolds(target);
 	const pg::Scope scope = pg::Enter(target->owner, true, target->timezone);
 	*partitions = PartitionsToDrop(target, cutoff);
-	char *sql = psprintf("SELECT count(*) FROM %s AS %s WHERE %s", target->relation_name,
-	                     quote_identifier(target->alias), ExpiredCondition(target, 1));
+	/* expired but for the holds: counted apart, as rows_held */
+	char *held_sql = target->held_sql;
+	target->held_sql = nullptr;
+	char *sql = psprintf("SELECT count(*) FILTER (WHERE (%s) IS NOT TRUE), "
+	                     "count(*) FILTER (WHERE (%s) IS TRUE) FROM %s AS %s WHERE %s",
+	                     held_sql ? held_sql : "false", held_sql ? held_sql : "false",
+	                     target->relation_name, quote_identifier(target->alias),
+	                     ExpiredCondition(target, 1));
+	target->held_sql = held_sql;
 	Oid types[1] = {TIMESTAMPTZOID};
 	Datum values[1] = {TimestampTzGetDatum(cutoff)};
 	if (SPI_execute_with_args(sql, 1, types, values, nullptr, true, 0) != SPI_OK_SELECT)
@@ -75,6 +83,7 @@ CountExpired(PolicyTarget *target, TimestampTz cutoff, Datum *partitions)
 	bool isnull;
 	const int64 count =
 	    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*held = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	pg::Leave(scope);
 	return count;
 }
@@ -85,13 +94,14 @@ struct CountStep
 	TimestampTz cutoff;
 	int64 count;
 	Datum partitions;
+	int64 held;
 };
 
 void
 CountStepRun(void *arg)
 {
 	CountStep *step = static_cast<CountStep *>(arg);
-	step->count = CountExpired(step->target, step->cutoff, &step->partitions);
+	step->count = CountExpired(step->target, step->cutoff, &step->partitions, &step->held);
 }
 
 void
@@ -110,12 +120,12 @@ PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *resu
 	const TimestampTz cutoff = ComputeCutoff(&target, as_of);
 	values[COL_CUTOFF] = TimestampTzGetDatum(cutoff);
 	values[COL_PARTITIONS] = PointerGetDatum(construct_empty_array(TEXTOID));
-	values[COL_ROWS_HELD] = Int64GetDatum(0); /* holds: not yet */
+	values[COL_ROWS_HELD] = Int64GetDatum(0);
 	nulls[COL_ROWS_EXPIRED] = true;
 
 	if (target.relid != InvalidOid)
 	{
-		CountStep step = {&target, cutoff, 0, 0};
+		CountStep step = {&target, cutoff, 0, 0, 0};
 		ErrorData *error = pg::InSubtransaction(CountStepRun, &step);
 		if (error != nullptr)
 		{
@@ -130,6 +140,7 @@ PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *resu
 		{
 			values[COL_ROWS_EXPIRED] = Int64GetDatum(step.count);
 			values[COL_PARTITIONS] = step.partitions;
+			values[COL_ROWS_HELD] = Int64GetDatum(step.held);
 			nulls[COL_ROWS_EXPIRED] = false;
 		}
 	}

@@ -21,6 +21,7 @@
 #include "purge/run.hpp"
 
 #include "catalog/audit.hpp"
+#include "catalog/holds.hpp"
 #include "catalog/policy_store.hpp"
 #include "guc.hpp"
 #include "pg/scope.hpp"
@@ -194,7 +195,10 @@ WalkByIndex(const Run *run, Relation rel, AttrNumber leaf_column, const char *fr
 	return expired < estimated_rows / 10;
 }
 
-/* Builds the statements of one leaf (as the owner, who may read the table's statistics). */
+void BuildLeafStatements(const Run *run, Leaf *leaf);
+
+/* Chooses the walk and builds the statements of one leaf (as the owner, who may read the
+ * table's statistics). */
 void
 PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 {
@@ -217,6 +221,14 @@ PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 		relation_close(rel, AccessShareLock);
 		leaf->key_type = get_atttype(target->relid, target->trigger_column);
 	}
+	BuildLeafStatements(run, leaf);
+}
+
+/* The statements of a leaf's batches; rebuilt when the legal holds change during a run. */
+void
+BuildLeafStatements(const Run *run, Leaf *leaf)
+{
+	const PolicyTarget *target = &run->target;
 	const char *alias = quote_identifier(target->alias);
 	const char *trigger = target->trigger_sql;
 	char *expired = ExpiredCondition(target, 1);
@@ -248,10 +260,15 @@ PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 	 * judged on its latest version. "IS TRUE" keeps the trigger comparison from matching an
 	 * index: the planner must use a TID scan for the given rows, not rescan the expired range.
 	 */
-	char *recheck =
-	    target->keep_when_sql == nullptr
-	        ? psprintf("((%s) < $1) IS TRUE", trigger)
-	        : psprintf("((%s) < $1) IS TRUE AND (%s) IS NOT TRUE", trigger, target->keep_when_sql);
+	char *recheck = psprintf("((%s) < $1) IS TRUE", trigger);
+	if (target->keep_when_sql != nullptr)
+	{
+		recheck = psprintf("%s AND (%s) IS NOT TRUE", recheck, target->keep_when_sql);
+	}
+	if (target->held_sql != nullptr)
+	{
+		recheck = psprintf("%s AND (%s) IS NOT TRUE", recheck, target->held_sql);
+	}
 	leaf->delete_sql =
 	    psprintf("DELETE FROM %s WHERE ctid = ANY ($2) AND %s", leaf->from_clause, recheck);
 	leaf->lock_sql = psprintf("SELECT ctid FROM %s WHERE ctid = ANY ($2) AND %s "
@@ -752,9 +769,15 @@ AttemptBatch(Run *run, const Leaf *leaf, Cursor *cursor, bool careful, Timestamp
  * batch, or a failure that ends the leaf).
  */
 bool
-RunBatch(Run *run, const Leaf *leaf, Cursor *cursor)
+RunBatch(Run *run, Leaf *leaf, Cursor *cursor)
 {
 	const TimestampTz batch_started = GetCurrentTimestamp();
+	/* holds placed from now on wait for this batch; holds placed before it apply to it */
+	catalog::LockHolds();
+	if (RefreshHolds(&run->target))
+	{
+		BuildLeafStatements(run, leaf);
+	}
 	const Cursor before = *cursor;
 	Batch batch = {};
 	bool more = false;
@@ -870,7 +893,10 @@ RecordStepError(Run *run, ErrorData *error, const char *kind, Datum partitions)
 	{
 		run->failed_units++;
 	}
-	WriteAuditUnit(run, kind, partitions, GetCurrentTimestamp(), 0, 0, "failed", error->message);
+	/* a unit kept for the next run is partial: the run goes on and ends partial */
+	const bool retried = error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
+	WriteAuditUnit(run, kind, partitions, GetCurrentTimestamp(), 0, 0,
+	               retried ? "partial" : "failed", error->message);
 }
 
 bool
@@ -972,6 +998,8 @@ void
 DropStepRun(Run *run, void *arg)
 {
 	DropStep *step = static_cast<DropStep *>(arg);
+	catalog::LockHolds();
+	(void)RefreshHolds(&run->target);
 	step->outcome = DropPartition(&run->target, step->partition, LockDeadline(), &step->rows);
 }
 
@@ -1114,6 +1142,7 @@ PrepareRunStep(Run *run, void *arg)
 		                       run->target.action, run->target.name)));
 	}
 	PrepareTarget(&run->target);
+	(void)RefreshHolds(&run->target); /* re-read under a lock before each unit of work */
 	if (run->target.partitioned_by_policy &&
 	    (run->target.trigger_column <= 0 ||
 	     get_rel_relkind(run->target.relid) != RELKIND_PARTITIONED_TABLE))

@@ -5,6 +5,8 @@ REVOKE ALL ON ALL TABLES IN SCHEMA retention FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA _retention FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA _retention FROM PUBLIC;
 REVOKE ALL ON FUNCTION retention.verify_audit() FROM PUBLIC;
+REVOKE ALL ON FUNCTION retention.place_hold(text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION retention.release_hold(bigint) FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA retention TO PUBLIC;
 GRANT EXECUTE ON FUNCTION
@@ -15,6 +17,7 @@ GRANT EXECUTE ON FUNCTION
                            interval, interval, interval, int, int, interval, int, regclass,
                            boolean, text),
     retention.drop_policy(text),
-    retention.preview(text, timestamptz)
+    retention.preview(text, timestamptz),
+    retention.subject_digest(text)
     TO PUBLIC;
 GRANT EXECUTE ON PROCEDURE retention.run(text) TO PUBLIC;

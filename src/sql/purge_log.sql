@@ -22,6 +22,7 @@ CREATE TABLE retention.purge_log (
     error          text,
     invoked_by     text NOT NULL,
     policy_version int,
+    hold_id        bigint,
     prev_hash      bytea,
     hash           bytea NOT NULL,
     CONSTRAINT purge_log_pkey PRIMARY KEY (id),

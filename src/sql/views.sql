@@ -54,7 +54,10 @@ SELECT l.run_id,
        coalesce(array_agg(p.partition ORDER BY l.id) FILTER (WHERE p.partition IS NOT NULL),
                 '{}') AS partitions,
        CASE
-           WHEN bool_or(l.status <> 'ok') AND sum(l.rows_affected) = 0 THEN 'failed'
+           -- as the run itself decides (run.cpp, RunStatus): nothing removed and something
+           -- failed, unless some work was only put off to the next run (a lock timeout)
+           WHEN bool_or(l.status <> 'ok') AND sum(l.rows_affected) = 0
+                AND NOT bool_or(l.status = 'partial' AND l.rows_failed = 0) THEN 'failed'
            WHEN bool_or(l.status <> 'ok') THEN 'partial'
            ELSE 'ok'
        END AS status,

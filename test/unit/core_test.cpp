@@ -205,6 +205,25 @@ TEST(Sha256, SplitUpdatesMatchOneUpdate)
 	EXPECT_EQ(ToHex(split.Finish()), Hash(text));
 }
 
+TEST(Sha256, HmacRfc4231Vectors)
+{
+	// RFC 4231 test case 1: key 0x0b * 20, data "Hi There"
+	const std::string key1(20, '\x0b');
+	const std::string data1 = "Hi There";
+	EXPECT_EQ(ToHex(HmacSha256(key1.data(), key1.size(), data1.data(), data1.size())),
+	          "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	// test case 2: key "Jefe"
+	const std::string key2 = "Jefe";
+	const std::string data2 = "what do ya want for nothing?";
+	EXPECT_EQ(ToHex(HmacSha256(key2.data(), key2.size(), data2.data(), data2.size())),
+	          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	// test case 6: a 131-byte key (longer than a block) is hashed first
+	const std::string key6(131, '\xaa');
+	const std::string data6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+	EXPECT_EQ(ToHex(HmacSha256(key6.data(), key6.size(), data6.data(), data6.size())),
+	          "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 TEST(AuditHasher, FramingIsUnambiguous)
 {
 	AuditHasher a;
