@@ -21,10 +21,9 @@ extern "C"
 
 	RETENTION_SQL_FUNCTION(retention_place_hold)
 	{
-		PG_RETURN_INT64(retention::catalog::PlaceHold(TextArgument(fcinfo, 0),
-		                                              TextArgument(fcinfo, 1),
-		                                              TextArgument(fcinfo, 2),
-		                                              TextArgument(fcinfo, 3)));
+		PG_RETURN_INT64(
+		    retention::catalog::PlaceHold(TextArgument(fcinfo, 0), TextArgument(fcinfo, 1),
+		                                  TextArgument(fcinfo, 2), TextArgument(fcinfo, 3)));
 	}
 
 	RETENTION_SQL_FUNCTION(retention_release_hold)
@@ -35,8 +34,8 @@ extern "C"
 
 	RETENTION_SQL_FUNCTION(retention_subject_digest)
 	{
-		PG_RETURN_TEXT_P(
-		    cstring_to_text(retention::catalog::SubjectDigest(text_to_cstring(PG_GETARG_TEXT_PP(0)))));
+		PG_RETURN_TEXT_P(cstring_to_text(
+		    retention::catalog::SubjectDigest(text_to_cstring(PG_GETARG_TEXT_PP(0)))));
 	}
 
 	RETENTION_SQL_FUNCTION(retention_random_key)

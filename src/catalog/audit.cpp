@@ -20,7 +20,7 @@ namespace
 constexpr const char *HASHED_COLUMNS[] = {
     "id",     "run_id", "started_at",    "finished_at",    "policy_name", "relation",
     "kind",   "cutoff", "rows_affected", "rows_failed",    "partitions",  "subject_digest",
-    "status", "error",  "invoked_by",    "policy_version", "hold_id", "prev_hash"};
+    "status", "error",  "invoked_by",    "policy_version", "hold_id",     "prev_hash"};
 
 void
 AddInteger(policy::AuditHasher *hasher, uint64 value)
@@ -96,9 +96,10 @@ void
 WriteAudit(const AuditRecord *record)
 {
 	constexpr int COUNT = 16;
-	Oid types[COUNT] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID,
-	                    TIMESTAMPTZOID, INT8OID, INT8OID, TEXTARRAYOID, TEXTOID, TEXTOID,
-	                    TEXTOID, TEXTOID, INT4OID, INT8OID};
+	Oid types[COUNT] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
+	                    TEXTOID, TEXTOID,        TIMESTAMPTZOID, INT8OID,
+	                    INT8OID, TEXTARRAYOID,   TEXTOID,        TEXTOID,
+	                    TEXTOID, TEXTOID,        INT4OID,        INT8OID};
 	auto text = [](const char *value) { return value ? CStringGetTextDatum(value) : Datum(0); };
 	Datum values[COUNT] = {Int64GetDatum(record->run_id),
 	                       TimestampTzGetDatum(record->started_at),

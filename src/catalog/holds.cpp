@@ -247,8 +247,8 @@ PlaceHold(const char *reason, const char *policy_name, const char *tenant, const
 {
 	if (reason == nullptr || reason[0] == '\0')
 	{
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-		                errmsg("a legal hold needs a reason")));
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("a legal hold needs a reason")));
 	}
 	const char *caller = CurrentRoleName();
 	SPI_connect();
@@ -269,14 +269,16 @@ PlaceHold(const char *reason, const char *policy_name, const char *tenant, const
 			                errmsg("policy \"%s\" does not exist", policy_name)));
 		}
 		bool isnull;
-		policy_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		policy_id =
+		    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		relid = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 		relation = CopyText(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 	}
 	auto text = [](const char *value) { return value ? CStringGetTextDatum(value) : Datum(0); };
 	Oid types[7] = {TEXTOID, INT8OID, TEXTOID, OIDOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum values[7] = {text(reason),  Int64GetDatum(policy_id), text(policy_name), relid,
-	                   text(relation), text(tenant),             text(subject)};
+	Datum values[7] = {text(reason), Int64GetDatum(policy_id), text(policy_name),
+	                   relid,        text(relation),           text(tenant),
+	                   text(subject)};
 	char nulls[7] = {' ',
 	                 policy_name ? ' ' : 'n',
 	                 policy_name ? ' ' : 'n',
@@ -350,9 +352,10 @@ SubjectDigest(const char *subject)
 		elog(ERROR, "the subject digest key is missing");
 	}
 	bool isnull;
-	bytea *key = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	const policy::Digest digest = policy::HmacSha256(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key),
-	                                                 subject, strlen(subject));
+	bytea *key =
+	    DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	const policy::Digest digest =
+	    policy::HmacSha256(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), subject, strlen(subject));
 	pg::Leave(scope);
 	SPI_finish();
 	static const char HEX[] = "0123456789abcdef";
@@ -374,8 +377,8 @@ RandomKey()
 	SET_VARSIZE(key, VARHDRSZ + LENGTH);
 	if (!pg_strong_random(VARDATA(key), LENGTH))
 	{
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
-		                errmsg("could not generate a random key")));
+		ereport(ERROR,
+		        (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a random key")));
 	}
 	return PointerGetDatum(key);
 }

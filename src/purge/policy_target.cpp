@@ -127,8 +127,8 @@ bool
 RefreshHolds(PolicyTarget *target)
 {
 	const catalog::HeldRows held = catalog::ReadHeldRows(target->relid, target->alias);
-	const bool changed = target->holds_signature == nullptr ||
-	                     strcmp(target->holds_signature, held.signature) != 0;
+	const bool changed =
+	    target->holds_signature == nullptr || strcmp(target->holds_signature, held.signature) != 0;
 	target->held_sql = held.sql;
 	target->holds_signature = held.signature;
 	return changed;

@@ -7,7 +7,7 @@
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT plan(45);
+SELECT plan(49);
 
 -- bounds of a partition as the catalog has them
 CREATE FUNCTION bounds(part regclass) RETURNS text[] LANGUAGE sql AS $$
@@ -121,6 +121,27 @@ SELECT is((SELECT bounds(p) FROM partitions_of('kw') p
           'date key, monthly: partitions start on the 1st');
 SELECT is((SELECT count(*) FROM partitions_of('kw') WHERE partitions_of::text LIKE 'kw\_p%'), 2::bigint,
           'premake 1: this month and the next');
+
+-- C2. a legal hold keeps a whole old partition alive while its other expired rows go ---------------
+CREATE TABLE hd (id int, tenant int NOT NULL, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE hd_old1 PARTITION OF hd FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+CREATE TABLE hd_old2 PARTITION OF hd FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
+INSERT INTO hd VALUES (1, 10, '2024-01-05'), (2, 20, '2024-01-06'), (3, 10, '2024-01-07'),
+                      (4, 10, '2024-02-05'), (5, 10, '2024-02-06');
+SELECT retention.add_policy('hd', 'hd', 'at', '1 year', tenant_column => 'tenant',
+                            partition_interval => '1 month', premake => 0, enabled => false) IS NOT NULL AS added \gset
+SELECT retention.place_hold('litigation of tenant 20', tenant => '20') AS hold_id \gset
+SELECT is((SELECT row(partitions_to_drop, rows_expired, rows_held)::text FROM retention.preview('hd')),
+          row('{public.hd_old2}'::text[], 4::bigint, 1::bigint)::text,
+          'preview: the held row keeps its partition off the drop list and counts as held');
+CALL retention.run('hd');
+SELECT ok(to_regclass('hd_old1') IS NOT NULL AND to_regclass('hd_old2') IS NULL,
+          'a hold on one row keeps its partition; the other old partition is dropped');
+SELECT is((SELECT array_agg(id ORDER BY id) FROM hd), '{2}'::int[],
+          'the held partition''s other expired rows are deleted in place; the held row stays');
+SELECT retention.release_hold(:hold_id);
+CALL retention.run('hd');
+SELECT ok(to_regclass('hd_old1') IS NULL, 'once the hold is released, the partition is dropped');
 
 -- D. timestamp key, weekly: slots start on Mondays --------------------------------------------
 CREATE TABLE wk (at timestamp NOT NULL) PARTITION BY RANGE (at);

@@ -1,0 +1,1113 @@
+#!/usr/bin/env bash
+# bench/partition_drop.sh: a benchmark (not a test) of whole-partition purging with `retention`,
+# against plain DROP TABLE and pg_partman 4.7.
+#
+#   1. Drop speed: the same data (N rows, ~N/DAYS per day, in DAYS daily partitions aligned to
+#      UTC midnight, plus 4 empty ones ahead, no default partition) in three tables; EXPIRED
+#      whole days are expired and the cutoff lies inside the next day. Timed, each after
+#      VACUUM ANALYZE and CHECKPOINT, in wall seconds and WAL bytes:
+#        a. CALL retention.run('ev') (policy with partition_interval '1 day', premake 4): the
+#           whole run, and from retention.purge_log the drops alone and the row-by-row delete of
+#           the partition straddling the cutoff;
+#        b. DROP TABLE of the same partitions, one per transaction (a PL/pgSQL procedure that
+#           COMMITs after each);
+#        c. pg_partman 4.7 (create_parent ... 'daily', premake 4; part_config.retention set to
+#           the same interval, retention_keep_table = false): SELECT partman.run_maintenance().
+#   2. Stalls: the same three purges on freshly built copies while pgbench (INSERT one row at
+#      now() into the purged table + SELECT 10 rows of the last hour by `at`; 4 clients, -j 2,
+#      -M prepared, per-transaction log) runs; per side: the longest stretch in which no
+#      transaction completed (across all clients, overlapping the purge), TPS during the purge
+#      vs TPS of the same pgbench before it, p99 latency.
+#   3. Partition width vs TPS: the same pgbench workload (fixed duration after a warm-up) on a
+#      plain table with the same rows, and on daily, weekly and monthly partitions of it; with
+#      -M prepared and -M simple (plan_cache_mode left at its default).
+#
+# Targets: retention/DROP TABLE <= 1.2x (the whole run and the drops alone are both shown);
+# retention's longest stretch without a completed transaction under pgbench < 50 ms.
+#
+# Usage (as root on Debian 12, from anywhere):
+#   bash bench/partition_drop.sh             # 5,000,000 rows, 400 days, 200 expired
+#   bash bench/partition_drop.sh --quick     # 500,000 rows, 40 days, 20 expired, short pgbench
+#   bash bench/partition_drop.sh --rows 2000000 --days 100 --expired 50 --secs 10
+#
+# Output: a readable report on stdout, also in bench/results/partition_drop.txt, and every
+# figure in bench/results/partition_drop.json, both written when the run ends (--quick:
+# partition_drop.quick.{txt,json}; --out BASE chooses another base name; a failed run leaves
+# BASE.failed.json).
+#
+# The cluster is a throwaway one (scripts/lib.sh) with retention.enabled = off (every purge is
+# an explicit CALL), TimeZone = UTC, and autovacuum = off (every table is vacuumed and analyzed
+# explicitly, the same way); all settings it changes are printed in the report.
+
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ARGS="$*"
+
+ROWS=5000000
+DAYS=400
+EXPIRED=200
+SECS=20
+QUICK=0
+OUT=""
+QUIET_MAX=300
+rows_given=0 days_given=0 expired_given=0 secs_given=0
+
+usage()
+{
+	cat <<'EOF'
+usage: bash bench/partition_drop.sh [--quick] [--rows N] [--days N] [--expired N] [--secs S]
+                                    [--out BASE] [--max-wait S]
+  --rows N      rows per table (default 5000000), spread evenly over the days
+  --days N      daily partitions holding data, ending today (default 400)
+  --expired N   whole days expired: partitions to drop (default 200)
+  --secs S      part 3: seconds of each measured pgbench run (after a warm-up); part 2: the
+                shortest pgbench window after a purge starts (default 20)
+  --quick       smoke run: 500000 rows, 40 days, 20 expired, 5 s pgbench runs (unless given)
+  --out BASE    results go to bench/results/BASE.{txt,json} (default partition_drop, or
+                partition_drop.quick with --quick)
+  --max-wait S  before each measured phase, wait up to S s (default 300) until other processes
+                leave the machine idle; 0: do not wait
+EOF
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rows) ROWS=${2:?--rows needs a value}; rows_given=1; shift 2 ;;
+	--rows=*) ROWS=${1#*=}; rows_given=1; shift ;;
+	--days) DAYS=${2:?--days needs a value}; days_given=1; shift 2 ;;
+	--days=*) DAYS=${1#*=}; days_given=1; shift ;;
+	--expired) EXPIRED=${2:?--expired needs a value}; expired_given=1; shift 2 ;;
+	--expired=*) EXPIRED=${1#*=}; expired_given=1; shift ;;
+	--secs) SECS=${2:?--secs needs a value}; secs_given=1; shift 2 ;;
+	--secs=*) SECS=${1#*=}; secs_given=1; shift ;;
+	--quick) QUICK=1; shift ;;
+	--out) OUT=${2:?--out needs a value}; shift 2 ;;
+	--out=*) OUT=${1#*=}; shift ;;
+	--max-wait) QUIET_MAX=${2:?--max-wait needs a value}; shift 2 ;;
+	--max-wait=*) QUIET_MAX=${1#*=}; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
+	esac
+done
+PRE=10    # part 2: seconds of pgbench before the purge starts (the first 2 s are not counted)
+WARMUP=5  # part 3: seconds of pgbench before each measured run
+if [ "$QUICK" = 1 ]; then
+	[ "$rows_given" = 1 ] || ROWS=500000
+	[ "$days_given" = 1 ] || DAYS=40
+	[ "$expired_given" = 1 ] || EXPIRED=20
+	[ "$secs_given" = 1 ] || SECS=5
+	PRE=5
+	WARMUP=2
+	[ "$QUIET_MAX" != 300 ] || QUIET_MAX=30
+fi
+for v in "$ROWS" "$DAYS" "$EXPIRED" "$SECS" "$QUIET_MAX"; do
+	[[ $v =~ ^[0-9]+$ ]] || { echo "not a non-negative integer: $v" >&2; exit 2; }
+done
+[ "$DAYS" -ge 3 ] || { echo "--days must be at least 3" >&2; exit 2; }
+[ "$EXPIRED" -ge 1 ] && [ "$EXPIRED" -le $((DAYS - 2)) ] ||
+	{ echo "--expired must be between 1 and --days - 2" >&2; exit 2; }
+[ "$ROWS" -ge "$DAYS" ] || { echo "--rows must be at least --days" >&2; exit 2; }
+[ "$SECS" -ge 2 ] || { echo "--secs must be at least 2" >&2; exit 2; }
+PREMAKE=4
+[ -n "$OUT" ] || { [ "$QUICK" = 1 ] && OUT=partition_drop.quick || OUT=partition_drop; }
+
+RESULTS_DIR=$HERE/results
+mkdir -p "$RESULTS_DIR"
+JSON_FINAL=$RESULTS_DIR/$OUT.json
+REPORT_FINAL=$RESULTS_DIR/$OUT.txt
+PUBLISHED=0
+
+# shellcheck source-path=SCRIPTDIR source=../scripts/lib.sh
+source "$HERE/../scripts/lib.sh"
+
+DB=bench
+CLIENTS=4
+THREADS=2
+
+# postgresql.conf for a 2-core, 24 GiB machine (as bench/purge_delete.sh); durability stays
+# realistic (fsync and synchronous_commit on). max_locks_per_transaction is raised because
+# pg_partman drops every partition in one transaction while 4 pgbench clients each lock all
+# partitions (and their indexes) of the table when planning.
+CONF=(
+	"shared_buffers = 2GB"
+	"effective_cache_size = 16GB"
+	"work_mem = 64MB"
+	"maintenance_work_mem = 1GB"
+	"wal_buffers = 64MB"
+	"max_wal_size = 8GB"
+	"min_wal_size = 1GB"
+	"checkpoint_timeout = 30min"
+	"checkpoint_completion_target = 0.9"
+	"synchronous_commit = on"
+	"random_page_cost = 1.1"
+	"max_connections = 50"
+	"max_locks_per_transaction = 512"
+	"autovacuum = off"
+	"timezone = 'UTC'"
+	"retention.enabled = off"
+	"shared_preload_libraries = 'retention,pg_stat_statements'"
+	"pg_stat_statements.track = none"
+	"pg_stat_statements.max = 10000"
+)
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+now_s() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.6f\", ($1) }"; }
+
+# num VALUE: VALUE if it is a JSON number, else null.
+num()
+{
+	if [[ ${1:-} =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then
+		if [[ $1 =~ ^-?0[0-9] ]]; then awk "BEGIN { print ($1) + 0 }"; else echo "$1"; fi
+	else
+		echo null
+	fi
+}
+
+jset() { jq --argjson v "$2" "$1 = \$v" "$JSON" >"$JSON.new" && mv "$JSON.new" "$JSON"; }
+jnum() { jset "$1" "$(num "${2:-}")"; }
+jstr() { jq --arg v "$2" "$1 = \$v" "$JSON" >"$JSON.new" && mv "$JSON.new" "$JSON"; }
+jbool() { if [ "$2" = 1 ] || [ "$2" = true ]; then jset "$1" true; else jset "$1" false; fi; }
+
+q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$DB" "$@"; }
+q1() { q -c "$1"; }
+
+PROBLEMS=()
+problem()
+{
+	printf '!! %s\n' "$*" >&2
+	PROBLEMS+=("$*")
+}
+
+CHECKS_FAILED=0
+check() # check NAME EXPECTED ACTUAL
+{
+	if [ "$2" = "$3" ]; then
+		printf '   check %-48s ok (%s)\n' "$1" "$3"
+	else
+		printf '   check %-48s FAILED: expected %s, got %s\n' "$1" "$2" "${3:-<nothing>}"
+		CHECKS_FAILED=$((CHECKS_FAILED + 1))
+		PROBLEMS+=("check $1: expected $2, got ${3:-<nothing>}")
+	fi
+}
+
+ratio_of() # ratio_of A B: A / B with 3 decimals, null when either is missing or B is 0
+{
+	if [[ ${1:-} =~ ^[0-9]+(\.[0-9]+)?$ && ${2:-} =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+		awk "BEGIN { if ($2 > 0) printf \"%.3f\", $1 / $2; else print \"null\" }"
+	else
+		echo null
+	fi
+}
+
+# The machine may be shared: every measured phase records the CPU time of processes that are
+# not this script's (nor its cluster's) and the CPU time stolen by the hypervisor, and waits
+# first (up to --max-wait s) until they leave the machine nearly idle.
+#
+# cpu_snapshot: "pid:starttime ticks comm" of every user-space process not ours.
+cpu_snapshot()
+{
+	local pm=0
+	if [ -n "${PGDATA:-}" ] && [ -f "$PGDATA/postmaster.pid" ]; then
+		pm=$(head -1 "$PGDATA/postmaster.pid")
+	fi
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v self="$$" -v pm="$pm" '
+		{
+			pid = $1 + 0
+			comm = $0; sub(/^[0-9]+ \(/, "", comm); sub(/\) [A-Za-z] .*$/, "", comm)
+			gsub(/ /, "_", comm)
+			rest = $0; sub(/^.*\) /, "", rest)
+			if (split(rest, f, " ") < 20) next
+			ppid[pid] = f[2] + 0; ticks[pid] = f[12] + f[13]; start[pid] = f[20]; name[pid] = comm
+		}
+		END {
+			for (p in ppid) {
+				if (p == 2 || ppid[p] == 2) continue # kernel threads
+				q = p; ours = 0
+				for (d = 0; d < 64 && q > 1; d++) {
+					if (q == self || q == pm) { ours = 1; break }
+					q = ppid[q]
+				}
+				if (!ours) printf "%s:%s %d %s\n", p, start[p], ticks[p], name[p]
+			}
+		}'
+}
+steal_ticks() { awk '/^cpu / { print $9 }' /proc/stat; }
+
+# foreign_cpu BEFORE AFTER: "<CPU s of other processes between the snapshots> <top comm>"
+foreign_cpu()
+{
+	awk -v hz="$(getconf CLK_TCK)" '
+		NR == FNR { before[$1] = $2; next }
+		{
+			d = $2 - (($1 in before) ? before[$1] : 0)
+			if (d < 0) d = 0
+			sum += d
+			if (d > tv) { tv = d; top = $3 }
+		}
+		END { printf "%.2f %s\n", sum / hz, (top == "" ? "-" : top) }' "$1" "$2"
+}
+
+# wait_quiet: until, over 3 s, other processes use < 0.3 CPU-s and < 0.3 CPU-s are stolen.
+wait_quiet()
+{
+	local waited=0 cpu top s0 s1 steal
+	[ "$QUIET_MAX" -gt 0 ] || return 0
+	while :; do
+		cpu_snapshot >"$RETENTION_TMP/quiet.a"
+		s0=$(steal_ticks)
+		sleep 3
+		cpu_snapshot >"$RETENTION_TMP/quiet.b"
+		s1=$(steal_ticks)
+		read -r cpu top <<<"$(foreign_cpu "$RETENTION_TMP/quiet.a" "$RETENTION_TMP/quiet.b")"
+		steal=$(calc "($s1 - $s0) / $(getconf CLK_TCK)")
+		awk "BEGIN { exit !($cpu < 0.3 && $steal < 0.3) }" && break
+		if [ "$waited" -ge "$QUIET_MAX" ]; then
+			problem "the machine stayed busy (in 3 s others used $cpu CPU-s, top: $top; $steal CPU-s stolen); measuring anyway"
+			break
+		fi
+		[ "$waited" != 0 ] || printf '   waiting for a quiet machine (others used %s CPU-s in 3 s, top: %s)\n' "$cpu" "$top"
+		waited=$((waited + 3))
+	done
+	[ "$waited" = 0 ] || printf '   waited %s s for a quiet machine\n' "$waited"
+}
+
+# phase_begin / phase_end KEY LABEL: other processes' CPU and stolen CPU over a measured phase,
+# into KEY.other_cpu_s / stolen_cpu_s; a problem is noted above 5% of the machine.
+phase_begin()
+{
+	cpu_snapshot >"$RETENTION_TMP/phase.a"
+	PHASE_STEAL0=$(steal_ticks)
+	PHASE_T0=$(now_s)
+}
+phase_end()
+{
+	local cpu top steal dur share
+	cpu_snapshot >"$RETENTION_TMP/phase.b"
+	steal=$(calc "($(steal_ticks) - $PHASE_STEAL0) / $(getconf CLK_TCK)")
+	dur=$(calc "$(now_s) - $PHASE_T0")
+	read -r cpu top <<<"$(foreign_cpu "$RETENTION_TMP/phase.a" "$RETENTION_TMP/phase.b")"
+	share=$(calc "($cpu + $steal) / ($dur * $(nproc))")
+	jnum "$1.other_cpu_s" "$cpu"
+	jnum "$1.stolen_cpu_s" "$steal"
+	jnum "$1.other_cpu_share" "$share"
+	PHASE_OTHER=$share
+	if awk "BEGIN { exit !($share > 0.05) }"; then
+		problem "$2: other processes used $cpu CPU-s and $steal CPU-s were stolen during the phase ($(calc "100 * $share" | cut -d. -f1)% of the machine; top: $top)"
+	fi
+}
+
+# wal_bytes_rel FROM_LSN TO_LSN RELID...: WAL bytes (records + full-page images) that touch the
+# given relations' main forks between the two LSNs (pg_waldump --relation).
+wal_bytes_rel()
+{
+	local from=$1 to=$2 total=0 relid loc n
+	shift 2
+	for relid in "$@"; do
+		loc=$(q1 "SELECT coalesce(nullif(reltablespace, 0), (SELECT dattablespace FROM pg_database
+		              WHERE datname = current_database())) || '/' ||
+		              (SELECT oid FROM pg_database WHERE datname = current_database()) || '/' ||
+		              pg_relation_filenode($relid) FROM pg_class WHERE oid = $relid")
+		n=$("$PG_BIN/pg_waldump" -p "$PGDATA/pg_wal" -s "$from" -e "$to" --relation="$loc" \
+			--fork=main --stats 2>/dev/null | awk '$1 == "Total" { print $7 }')
+		total=$((total + ${n:-0}))
+	done
+	echo "$total"
+}
+
+# ---------------------------------------------------------------------------------------------
+# setup
+
+log "partition drop benchmark: $ROWS rows over $DAYS daily partitions, $EXPIRED expired"
+install_packages jq postgresql-$PG_MAJOR-partman
+build_and_install
+SO_SHA=$(sha256sum "$("$PG_BIN/pg_config" --pkglibdir)/retention.so" | cut -c1-64)
+start_cluster "${CONF[@]}"
+JSON=$RETENTION_TMP/results.json
+REPORT=$RETENTION_TMP/report.txt
+
+publish()
+{
+	cp "$1" "$RESULTS_DIR/.$(basename "$2").$$" && mv -f "$RESULTS_DIR/.$(basename "$2").$$" "$2"
+}
+on_exit()
+{
+	local rc=$?
+	if [ -n "${PGB_PID:-}" ]; then kill "$PGB_PID" 2>/dev/null || true; wait "$PGB_PID" 2>/dev/null || true; fi
+	if [ "$PUBLISHED" = 0 ] && [ -s "${JSON:-}" ]; then
+		publish "$JSON" "$RESULTS_DIR/$OUT.failed.json" || true
+		echo "incomplete results: $RESULTS_DIR/$OUT.failed.json" >&2
+	fi
+	(exit "$rc")
+	stop_cluster
+}
+trap on_exit EXIT
+
+echo '{}' >"$JSON"
+jstr .benchmark partition_drop
+jstr .started_at "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+jstr .command "bash bench/partition_drop.sh${ARGS:+ $ARGS}"
+jbool .quick "$QUICK"
+jnum .rows "$ROWS"
+jnum .days "$DAYS"
+jnum .expired_days "$EXPIRED"
+jnum .secs "$SECS"
+jnum .host.cpus "$(nproc)"
+jnum .host.mem_kib "$(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
+jstr .host.kernel "$(uname -r)"
+jstr .build.git_commit "$(git -C "$RETENTION_ROOT" rev-parse HEAD 2>/dev/null || echo none)"
+jnum .build.uncommitted_files "$(git -C "$RETENTION_ROOT" status --porcelain -- src sql Makefile 2>/dev/null | wc -l)"
+jstr .build.retention_so_sha256 "$SO_SHA"
+jset .postgresql_conf "$(printf '%s\n' "${CONF[@]}" | jq -R . | jq -s .)"
+
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $DB"
+q1 "CREATE EXTENSION retention"
+q1 "CREATE EXTENSION pg_stat_statements"
+q1 "CREATE EXTENSION pg_prewarm"
+q1 "CREATE SCHEMA partman"
+q1 "CREATE EXTENSION pg_partman SCHEMA partman"
+PG_VERSION=$(q1 "SHOW server_version")
+PARTMAN_VERSION=$(q1 "SELECT extversion FROM pg_extension WHERE extname = 'pg_partman'")
+RET_VERSION=$(q1 "SELECT extversion FROM pg_extension WHERE extname = 'retention'")
+CREATE_PARENT_ARGS=$(q1 "SELECT pg_get_function_identity_arguments(p.oid) FROM pg_proc p
+	JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'partman' AND p.proname = 'create_parent'")
+jstr .server_version "$PG_VERSION"
+jstr .extension_version "$RET_VERSION"
+jstr .pg_partman_version "$PARTMAN_VERSION"
+jstr .pg_partman_create_parent_args "$CREATE_PARENT_ARGS"
+# every setting that is not PostgreSQL's default (initdb's choices included)
+SETTINGS=$(q -F ' = ' -c "SELECT name, current_setting(name) FROM pg_settings
+	WHERE source IN ('configuration file', 'command line', 'environment variable')
+	ORDER BY name")
+jset .settings "$(q1 "SELECT jsonb_object_agg(name, current_setting(name)) FROM pg_settings
+	WHERE source IN ('configuration file', 'command line', 'environment variable')")"
+log "settings that differ from PostgreSQL's defaults"
+# shellcheck disable=SC2001
+sed 's/^/   /' <<<"$SETTINGS"
+log "PostgreSQL $PG_VERSION, retention $RET_VERSION, pg_partman $PARTMAN_VERSION"
+echo "   partman.create_parent($CREATE_PARENT_ARGS)"
+
+# ---------------------------------------------------------------------------------------------
+# layout: data days FIRST .. TODAY (UTC), partitions FIRST .. TODAY + PREMAKE; the first EXPIRED
+# days are expired and the cutoff lies at noon of day STRADDLE = FIRST + EXPIRED when the run
+# starts (RETAIN is fixed then, so the cutoff moves on with the clock: it stays inside that
+# day for 12 hours).
+
+read -r TODAY FIRST STRADDLE LAST_END RETAIN CUTOFF0 <<<"$(q -F ' ' -c "
+	WITH d AS (SELECT (now() AT TIME ZONE 'UTC')::date AS today)
+	SELECT today, today - ($DAYS - 1), today - ($DAYS - 1) + $EXPIRED, today + $PREMAKE + 1,
+	       replace(date_trunc('second', now() - ((today - ($DAYS - 1) + $EXPIRED) + time '12:00')::timestamptz)::text, ' ', '_'),
+	       replace(((today - ($DAYS - 1) + $EXPIRED) + time '12:00')::timestamptz::text, ' ', '_')
+	FROM d")"
+RETAIN=${RETAIN//_/ }
+CUTOFF0=${CUTOFF0//_/ }
+ROWS_PER_DAY_NOMINAL=$(calc "$ROWS / $DAYS")
+PARTS_TOTAL=$((DAYS + PREMAKE))
+log "layout: data $FIRST .. $TODAY ($DAYS days), partitions up to $LAST_END (exclusive), $EXPIRED expired, retain '$RETAIN' (cutoff $CUTOFF0 at the start, inside $STRADDLE)"
+jstr .layout.today "$TODAY"
+jstr .layout.first_day "$FIRST"
+jstr .layout.straddling_day "$STRADDLE"
+jstr .layout.partitions_end "$LAST_END"
+jnum .layout.premake "$PREMAKE"
+jnum .layout.daily_partitions "$PARTS_TOTAL"
+jstr .layout.retain "$RETAIN"
+jstr .layout.cutoff_at_start "$CUTOFF0"
+
+# bench_src: the rows, once; id i sits at FIRST + (i - 0.5) * DAYS days / ROWS, so each day
+# holds ROWS/DAYS rows (+-1); payload 60 characters.
+log "generating $ROWS rows"
+t=$(now_s)
+q <<SQL
+CREATE UNLOGGED TABLE bench_src AS
+SELECT i::bigint AS id,
+       '$FIRST'::timestamptz + (i - 0.5) * (interval '1 day' * $DAYS / $ROWS) AS at,
+       (i % 100)::int AS tenant,
+       left(md5(i::text) || md5((-i)::text), 60) AS payload
+FROM generate_series(1, $ROWS) AS i;
+VACUUM ANALYZE bench_src;
+CREATE SEQUENCE bench_ids START $((ROWS + 1));
+-- the partitions of a table whose upper bound is <= a cutoff (bounds, not names)
+CREATE FUNCTION bench_parts(parent regclass, cutoff timestamptz DEFAULT 'infinity')
+RETURNS TABLE (name text, lower timestamptz, upper timestamptz) LANGUAGE sql AS \$\$
+	SELECT c.relname::text, b[1]::timestamptz, b[2]::timestamptz
+	FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,
+	     LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid),
+	                          'FROM \(''([^'']+)''\) TO \(''([^'']+)''\)') AS b
+	WHERE i.inhparent = parent AND b[2]::timestamptz <= cutoff
+	ORDER BY 2
+\$\$;
+-- plain DROP TABLE, one partition per transaction; reports its own span in the server
+CREATE PROCEDURE bench_drop_each(names text[]) LANGUAGE plpgsql AS \$\$
+DECLARE
+	n text;
+	t0 timestamptz := clock_timestamp();
+BEGIN
+	FOREACH n IN ARRAY names LOOP
+		EXECUTE format('DROP TABLE %I', n);
+		COMMIT;
+	END LOOP;
+	RAISE NOTICE 'bench_span=%', extract(epoch FROM clock_timestamp() - t0);
+END \$\$;
+SQL
+jnum .load.generate_s "$(calc "$(now_s) - $t")"
+SRC_SUM=$(q1 "SELECT count(*) || ':' || sum(id) || ':' || sum(hashtext(payload)::bigint) || ':' || sum(extract(epoch FROM at)::numeric) FROM bench_src")
+PER_DAY=$(q -F ' ' -c "SELECT min(n), max(n) FROM (SELECT count(*) AS n FROM bench_src GROUP BY date_trunc('day', at)) s")
+EXPIRED_ROWS=$(q1 "SELECT count(*) FROM bench_src WHERE at < '$STRADDLE'::timestamptz")
+echo "   rows per day: min/max $PER_DAY; rows in the $EXPIRED expired days: $EXPIRED_ROWS"
+jnum .layout.rows_in_expired_partitions "$EXPIRED_ROWS"
+jstr .layout.rows_per_day_min_max "$PER_DAY"
+
+# make_partitions NAME WIDTH: NAME partitioned by range on at, with partitions of WIDTH
+# ('1 day', '1 week' aligned to Mondays, '1 month') from the one holding FIRST up to LAST_END.
+make_partitions()
+{
+	local align
+	case $2 in
+	'1 day') align="'$FIRST'::timestamptz" ;;
+	'1 week') align="date_trunc('week', '$FIRST'::timestamptz)" ;;
+	'1 month') align="date_trunc('month', '$FIRST'::timestamptz)" ;;
+	esac
+	q <<SQL
+CREATE TABLE $1 (id bigint NOT NULL, at timestamptz NOT NULL, tenant int NOT NULL,
+                 payload text NOT NULL) PARTITION BY RANGE (at);
+SELECT format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+              '$1_p' || to_char(lo, 'YYYYMMDD'), '$1', lo, lo + interval '$2')
+FROM generate_series($align, '$LAST_END'::timestamptz - interval '1 microsecond',
+                     interval '$2') AS lo
+\gexec
+SQL
+}
+
+# load_table NAME: rows from bench_src, the index on (at), VACUUM ANALYZE, into shared_buffers.
+load_table()
+{
+	q <<SQL
+INSERT INTO $1 SELECT * FROM bench_src ORDER BY id;
+CREATE INDEX $1_at_idx ON $1 (at);
+VACUUM ANALYZE $1;
+SELECT sum(pg_prewarm(c.oid)) FROM pg_class c
+WHERE c.oid IN (SELECT relid FROM pg_partition_tree('$1') WHERE isleaf)
+   OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN
+                (SELECT relid FROM pg_partition_tree('$1') WHERE isleaf));
+SQL
+}
+
+# build_daily NAME: DAYS + PREMAKE daily partitions, loaded.
+build_daily()
+{
+	make_partitions "$1" '1 day'
+	load_table "$1" >/dev/null
+}
+
+# build_partman NAME: created by partman.create_parent (daily, premake 4, from FIRST); the
+# default partition pg_partman 4.7 adds is dropped so that the three tables have the same
+# partitions; loaded.
+build_partman()
+{
+	q <<SQL >/dev/null
+CREATE TABLE $1 (id bigint NOT NULL, at timestamptz NOT NULL, tenant int NOT NULL,
+                 payload text NOT NULL) PARTITION BY RANGE (at);
+SELECT partman.create_parent(p_parent_table => 'public.$1', p_control => 'at',
+                             p_type => 'native', p_interval => 'daily', p_premake => $PREMAKE,
+                             p_start_partition => '$FIRST 00:00:00+00');
+DROP TABLE ${1}_default;
+SQL
+	load_table "$1" >/dev/null
+}
+
+# table_checks NAME LABEL: the partitions (count, bounds) and content equal bench_src's.
+table_checks()
+{
+	local n bounds sum
+	n=$(q1 "SELECT count(*) FROM bench_parts('$1')")
+	check "$2 partitions" "$PARTS_TOTAL" "$n"
+	bounds=$(q1 "SELECT count(*) FROM bench_parts('$1') p
+		WHERE p.upper - p.lower = interval '1 day' AND p.lower = date_trunc('day', p.lower)
+		  AND p.lower >= '$FIRST'::timestamptz AND p.upper <= '$LAST_END'::timestamptz")
+	check "$2 partitions: whole UTC days in range" "$PARTS_TOTAL" "$bounds"
+	check "$2 no default partition" "" "$(q1 "SELECT pg_partition_root(d) FROM
+		(SELECT partdefid AS d FROM pg_partitioned_table WHERE partrelid = '$1'::regclass AND partdefid <> 0) s")"
+	sum=$(q1 "SELECT count(*) || ':' || sum(id) || ':' || sum(hashtext(payload)::bigint) || ':' || sum(extract(epoch FROM at)::numeric) FROM $1")
+	check "$2 content equals bench_src" "$SRC_SUM" "$sum"
+	check "$2 expired partitions by bounds" "$EXPIRED" \
+		"$(q1 "SELECT count(*) FROM bench_parts('$1', now() - interval '$RETAIN')")"
+}
+
+# expected_names NAME SEP: the names of the EXPIRED oldest daily partitions (retention / plain
+# style NAME_pYYYYMMDD, pg_partman style NAME_pYYYY_MM_DD).
+expected_names()
+{
+	local fmt=YYYYMMDD
+	[ "${2:-}" = partman ] && fmt=YYYY_MM_DD
+	q1 "SELECT string_agg('$1_p' || to_char(d, '$fmt'), ',' ORDER BY d)
+	    FROM generate_series('$FIRST'::date, '$STRADDLE'::date - 1, interval '1 day') AS d"
+}
+
+# left_of NAME NAMES: how many of the comma-separated NAMES still exist as tables
+left_of()
+{
+	q1 "SELECT count(*) FROM unnest(string_to_array('$2', ',')) AS n WHERE to_regclass(n) IS NOT NULL"
+}
+
+# pss_top KEY: the statements pg_stat_statements saw (track = all in the purging session), by
+# total time, partition names folded; into KEY.top_statements and PSS_TOP (for the report).
+pss_top()
+{
+	PSS_TOP=$(q -F ' | ' -c "
+		SELECT round(sum(total_exec_time)::numeric, 1), sum(calls),
+		       left(regexp_replace(regexp_replace(query, '_p[0-9_]{8,10}', '_p<day>', 'g'),
+		                           '\s+', ' ', 'g'), 110)
+		FROM pg_stat_statements
+		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		  AND query NOT LIKE '%pg_stat_statements%'
+		GROUP BY 3 ORDER BY 1 DESC LIMIT 8")
+	jset "$1.top_statements" "$(printf '%s\n' "$PSS_TOP" | jq -R 'split(" | ") | {total_ms: (.[0] | tonumber), calls: (.[1] | tonumber), statement: .[2]}' | jq -s .)"
+}
+
+# run_timed KEY LABEL CMD...: wait for a quiet machine, CHECKPOINT, then run CMD (psql), timed:
+# T0/T1 (epoch s), WALL, WAL (bytes), LSN0/LSN1; stderr in $RETENTION_TMP/KEY.err.
+run_timed()
+{
+	local key=$1 label=$2 errf
+	shift 2
+	errf=$RETENTION_TMP/$(echo "$key" | tr -c 'a-z0-9\n' _).err
+	q1 "CHECKPOINT"
+	wait_quiet
+	q1 "SELECT pg_stat_statements_reset()" >/dev/null
+	LSN0=$(q1 "SELECT pg_current_wal_lsn()")
+	phase_begin
+	T0=$(now_s)
+	RC=0
+	"$@" >/dev/null 2>"$errf" || RC=$?
+	T1=$(now_s)
+	phase_end "$key" "$label"
+	LSN1=$(q1 "SELECT pg_current_wal_lsn()")
+	WALL=$(calc "$T1 - $T0")
+	WAL=$(q1 "SELECT pg_wal_lsn_diff('$LSN1', '$LSN0')::bigint")
+	ERRTXT=$(cat "$errf")
+	[ "$RC" = 0 ] || problem "$label failed (exit $RC): $(head -3 "$errf" | tr '\n' ' ')"
+	grep -q -e WARNING -e ERROR "$errf" && problem "$label: $(grep -e WARNING -e ERROR "$errf" | head -3 | tr '\n' ' ')"
+	jnum "$key.wall_s" "$WALL"
+	jnum "$key.wal_bytes" "$WAL"
+	jnum "$key.exit" "$RC"
+	jstr "$key.messages" "$ERRTXT"
+	printf '   %s: %.3f s, %s WAL bytes\n' "$label" "$WALL" "$WAL"
+}
+
+# purge commands (psql), with pg_stat_statements tracking every nested statement
+purge_retention() { PGOPTIONS="-c pg_stat_statements.track=all" PGAPPNAME=bench_purge q -c "CALL retention.run('$1')"; }
+purge_drop() { PGOPTIONS="-c pg_stat_statements.track=all" PGAPPNAME=bench_purge q -c "CALL bench_drop_each(string_to_array('$1', ','))"; }
+purge_partman() { PGOPTIONS="-c pg_stat_statements.track=all" PGAPPNAME=bench_purge q -c "SELECT partman.run_maintenance('public.$1')"; }
+
+# setup_retention NAME POLICY / setup_partman NAME: the purge configured, checked before timing
+setup_retention()
+{
+	q1 "SELECT retention.add_policy('$2', '$1', 'at', '$RETAIN', partition_interval => '1 day',
+	        premake => $PREMAKE, timezone => 'UTC', enabled => false)" >/dev/null
+	local p
+	p=$(q1 "SELECT cardinality(partitions_to_drop) FROM retention.preview('$2')")
+	check "$1: preview partitions_to_drop" "$EXPIRED" "$p"
+	PREVIEW=$(q -F '|' -c "SELECT cutoff, rows_expired, rows_held FROM retention.preview('$2')")
+}
+setup_partman()
+{
+	q1 "UPDATE partman.part_config SET retention = '$RETAIN', retention_keep_table = false,
+	        retention_keep_index = false WHERE parent_table = 'public.$1'" >/dev/null
+	check "$1: part_config retention" "$RETAIN" \
+		"$(q1 "SELECT retention::interval FROM partman.part_config WHERE parent_table = 'public.$1'")"
+}
+
+# retention_log KEY POLICY AFTER_ID: the run's units from retention.purge_log, into KEY.purge_log
+retention_log()
+{
+	local r
+	r=$(q -F '|' -c "
+		WITH r AS (SELECT * FROM retention.purge_log WHERE id > $3 AND policy_name = '$2'),
+		     d AS (SELECT *, extract(epoch FROM finished_at - started_at) AS secs,
+		                  extract(epoch FROM started_at - lag(finished_at) OVER (ORDER BY id)) AS gap
+		           FROM r WHERE kind = 'drop_partition'),
+		     x AS (SELECT * FROM r WHERE kind = 'delete')
+		SELECT (SELECT count(*) FROM d),
+		       (SELECT count(*) FROM d WHERE status = 'ok'),
+		       (SELECT coalesce(sum(rows_affected), 0) FROM d WHERE status = 'ok'),
+		       (SELECT coalesce(round(sum(secs)::numeric, 6), 0) FROM d),
+		       (SELECT coalesce(round(extract(epoch FROM max(finished_at) - min(started_at))::numeric, 6), 0) FROM d),
+		       (SELECT coalesce(round(max(secs)::numeric, 6), 0) FROM d),
+		       (SELECT coalesce(round(avg(gap)::numeric, 6), 0) FROM d),
+		       (SELECT count(*) FROM x),
+		       (SELECT coalesce(sum(rows_affected), 0) FROM x),
+		       (SELECT coalesce(round(extract(epoch FROM max(finished_at) - min(started_at))::numeric, 6), 0) FROM x),
+		       (SELECT coalesce(string_agg(DISTINCT status, ','), '') FROM r),
+		       (SELECT coalesce(min(cutoff)::text, '') FROM r),
+		       (SELECT coalesce(round(extract(epoch FROM min(started_at))::numeric, 6), 0) FROM d),
+		       (SELECT coalesce(round(extract(epoch FROM max(finished_at))::numeric, 6), 0) FROM x),
+		       (SELECT coalesce(replace(min(error), E'\n', ' '), '') FROM r),
+		       (SELECT count(*) FROM r WHERE status <> 'ok')
+		FROM (SELECT 1) one")
+	IFS='|' read -r L_DROPS L_DROPS_OK L_DROP_ROWS L_DROP_SUM L_DROP_SPAN L_DROP_MAX L_DROP_GAP \
+		L_DEL_UNITS L_DEL_ROWS L_DEL_SPAN L_STATUSES L_CUTOFF L_FIRST_DROP_START L_LAST_DEL_END \
+		L_ERROR L_NOT_OK <<<"$r"
+	jnum "$1.purge_log.drop_units" "$L_DROPS"
+	jnum "$1.purge_log.drop_units_ok" "$L_DROPS_OK"
+	jnum "$1.purge_log.drop_rows" "$L_DROP_ROWS"
+	jnum "$1.purge_log.drop_units_sum_s" "$L_DROP_SUM"
+	jnum "$1.purge_log.drops_first_start_to_last_finish_s" "$L_DROP_SPAN"
+	jnum "$1.purge_log.drop_unit_max_s" "$L_DROP_MAX"
+	jnum "$1.purge_log.between_drop_units_mean_s" "$L_DROP_GAP"
+	jnum "$1.purge_log.delete_units" "$L_DEL_UNITS"
+	jnum "$1.purge_log.delete_rows" "$L_DEL_ROWS"
+	jnum "$1.purge_log.delete_span_s" "$L_DEL_SPAN"
+	jstr "$1.purge_log.statuses" "$L_STATUSES"
+	jstr "$1.purge_log.cutoff" "$L_CUTOFF"
+	jstr "$1.purge_log.first_error" "$L_ERROR"
+	jnum "$1.purge_log.units_not_ok" "$L_NOT_OK"
+}
+
+# ---------------------------------------------------------------------------------------------
+# 1. drop speed
+
+log "1a. retention: building bench_ev"
+t=$(now_s)
+build_daily bench_ev
+jnum .part1.build_s "$(calc "$(now_s) - $t")"
+echo "   built in $(calc "$(now_s) - $t" | cut -d. -f1) s"
+table_checks bench_ev "bench_ev"
+jnum .part1.table_bytes "$(q1 "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('bench_ev')")"
+setup_retention bench_ev ev
+IFS='|' read -r P_CUTOFF P_ROWS P_HELD <<<"$PREVIEW"
+jstr .part1.retention.preview_cutoff "$P_CUTOFF"
+jnum .part1.retention.preview_rows_expired "$P_ROWS"
+STRADDLE_RELID=$(q1 "SELECT 'bench_ev_p$(date -d "$STRADDLE" +%Y%m%d)'::regclass::oid")
+STRADDLE_IDX=$(q1 "SELECT indexrelid FROM pg_index WHERE indrelid = $STRADDLE_RELID")
+q1 "VACUUM ANALYZE bench_ev"
+before=$(q1 "SELECT coalesce(max(id), 0) FROM retention.purge_log")
+run_timed .part1.retention "1a. CALL retention.run('ev')" purge_retention ev
+R_WALL=$WALL R_WAL=$R_WAL_DUMMY${WAL} R_T0=$T0
+R_WAL_STRADDLE=$(wal_bytes_rel "$LSN0" "$LSN1" "$STRADDLE_RELID" "$STRADDLE_IDX")
+jnum .part1.retention.wal_bytes_straddling_partition "$R_WAL_STRADDLE"
+pss_top .part1.retention
+R_PSS=$PSS_TOP
+retention_log .part1.retention ev "$before"
+R_DROPS=$L_DROPS R_DROPS_OK=$L_DROPS_OK R_DROP_ROWS=$L_DROP_ROWS R_DROP_SUM=$L_DROP_SUM
+R_DROP_SPAN=$L_DROP_SPAN R_DROP_MAX=$L_DROP_MAX R_DROP_GAP=$L_DROP_GAP R_DEL_UNITS=$L_DEL_UNITS
+R_DEL_ROWS=$L_DEL_ROWS R_DEL_SPAN=$L_DEL_SPAN R_CUTOFF=$L_CUTOFF
+R_BEFORE_DROPS=$(calc "$L_FIRST_DROP_START - $R_T0")
+R_AFTER_DEL=$(calc "$T1 - $L_LAST_DEL_END")
+jnum .part1.retention.call_start_to_first_drop_s "$R_BEFORE_DROPS"
+jnum .part1.retention.delete_end_to_call_return_s "$R_AFTER_DEL"
+check "1a drop_partition units" "$EXPIRED" "$L_DROPS"
+check "1a drop_partition units ok" "$EXPIRED" "$L_DROPS_OK"
+check "1a purge_log statuses" ok "$L_STATUSES"
+check "1a sum(rows_affected) of the drops" "$EXPIRED_ROWS" "$L_DROP_ROWS"
+check "1a expected partitions left" 0 "$(left_of x "$(expected_names bench_ev)")"
+check "1a partitions left" "$((PARTS_TOTAL - EXPIRED))" "$(q1 "SELECT count(*) FROM bench_parts('bench_ev')")"
+check "1a rows below the run's cutoff left" 0 "$(q1 "SELECT count(*) FROM bench_ev WHERE at < '$R_CUTOFF'")"
+check "1a rows left" "$((ROWS - EXPIRED_ROWS - L_DEL_ROWS))" "$(q1 "SELECT count(*) FROM bench_ev")"
+check "1a verify_audit()" t "$(q1 "SELECT ok FROM retention.verify_audit()")"
+printf '   drops: %s, %s rows; first start .. last finish %.3f s (units sum %.3f s, longest %.4f s); delete of the straddling partition: %s rows in %.3f s\n' \
+	"$L_DROPS" "$L_DROP_ROWS" "$L_DROP_SPAN" "$L_DROP_SUM" "$L_DROP_MAX" "$L_DEL_ROWS" "$L_DEL_SPAN"
+q1 "SELECT retention.drop_policy('ev')" >/dev/null
+q1 "DROP TABLE bench_ev"
+
+log "1b. plain DROP TABLE: building bench_dt"
+build_daily bench_dt
+table_checks bench_dt "bench_dt"
+DT_NAMES=$(expected_names bench_dt)
+check "1b names = partitions expired by bounds" "$DT_NAMES" \
+	"$(q1 "SELECT string_agg(name, ',' ORDER BY lower) FROM bench_parts('bench_dt', now() - interval '$RETAIN')")"
+q1 "VACUUM ANALYZE bench_dt"
+run_timed .part1.drop "1b. DROP TABLE x $EXPIRED, one per transaction" purge_drop "$DT_NAMES"
+D_WALL=$WALL D_WAL=$WAL
+D_SPAN=$(sed -n 's/.*bench_span=\([0-9.]*\).*/\1/p' "$RETENTION_TMP/_part1_drop.err" | head -1)
+jnum .part1.drop.server_span_s "$D_SPAN"
+pss_top .part1.drop
+D_PSS=$PSS_TOP
+check "1b expected partitions left" 0 "$(left_of x "$DT_NAMES")"
+check "1b partitions left" "$((PARTS_TOTAL - EXPIRED))" "$(q1 "SELECT count(*) FROM bench_parts('bench_dt')")"
+q1 "DROP TABLE bench_dt"
+
+log "1c. pg_partman $PARTMAN_VERSION: building bench_pm"
+build_partman bench_pm
+table_checks bench_pm "bench_pm"
+PM_NAMES=$(expected_names bench_pm partman)
+check "1c names = partitions expired by bounds" "$PM_NAMES" \
+	"$(q1 "SELECT string_agg(name, ',' ORDER BY lower) FROM bench_parts('bench_pm', now() - interval '$RETAIN')")"
+setup_partman bench_pm
+q1 "VACUUM ANALYZE bench_pm"
+pm_before=$(q1 "SELECT count(*) FROM bench_parts('bench_pm')")
+run_timed .part1.partman "1c. SELECT partman.run_maintenance('public.bench_pm')" purge_partman bench_pm
+M_WALL=$WALL M_WAL=$WAL
+pss_top .part1.partman
+M_PSS=$PSS_TOP
+M_LEFT=$(q1 "SELECT count(*) FROM bench_parts('bench_pm')")
+M_DROPPED=$((pm_before - M_LEFT))
+jnum .part1.partman.partitions_dropped "$M_DROPPED"
+check "1c partitions dropped" "$EXPIRED" "$M_DROPPED"
+check "1c expected partitions left" 0 "$(left_of x "$PM_NAMES")"
+check "1c rows left" "$((ROWS - EXPIRED_ROWS))" "$(q1 "SELECT count(*) FROM bench_pm")"
+q1 "DROP TABLE bench_pm"
+q1 "DELETE FROM partman.part_config WHERE parent_table = 'public.bench_pm'"
+q1 "DROP TABLE IF EXISTS partman.template_public_bench_pm"
+
+# ratios
+R_DROP_PART=$(calc "$R_DROP_SPAN")
+RATIO_WHOLE=$(ratio_of "$R_WALL" "$D_WALL")
+RATIO_DROPS=$(ratio_of "$R_DROP_SPAN" "$D_SPAN")
+RATIO_DROPS_WALL=$(ratio_of "$R_DROP_SPAN" "$D_WALL")
+RATIO_PM=$(ratio_of "$R_WALL" "$M_WALL")
+RATIO_PM_DROPS=$(ratio_of "$R_DROP_SPAN" "$M_WALL")
+R_WAL_DROPS=$((R_WAL - R_WAL_STRADDLE))
+jnum .part1.retention.wal_bytes_without_straddling_partition "$R_WAL_DROPS"
+jnum .part1.ratios.retention_whole_run_over_drop_wall "$RATIO_WHOLE"
+jnum .part1.ratios.retention_drops_over_drop_server_span "$RATIO_DROPS"
+jnum .part1.ratios.retention_drops_over_drop_wall "$RATIO_DROPS_WALL"
+jnum .part1.ratios.retention_whole_run_over_partman "$RATIO_PM"
+jnum .part1.ratios.retention_drops_over_partman "$RATIO_PM_DROPS"
+jnum .part1.ratios.wal_retention_over_drop "$(ratio_of "$R_WAL" "$D_WAL")"
+jnum .part1.ratios.wal_retention_without_straddling_over_drop "$(ratio_of "$R_WAL_DROPS" "$D_WAL")"
+jnum .part1.ratios.wal_retention_over_partman "$(ratio_of "$R_WAL" "$M_WAL")"
+T_WHOLE_OK=$(awk "BEGIN { print ($RATIO_WHOLE <= 1.2) ? 1 : 0 }")
+T_DROPS_OK=$(awk "BEGIN { print ($RATIO_DROPS <= 1.2) ? 1 : 0 }")
+jbool .part1.targets.whole_run_within_1_2x_drop "$T_WHOLE_OK"
+jbool .part1.targets.drops_within_1_2x_drop "$T_DROPS_OK"
+q1 "VACUUM ANALYZE" >/dev/null
+q1 "CHECKPOINT"
+
+# ---------------------------------------------------------------------------------------------
+# 2. stalls under pgbench
+
+# pgbench_script NAME FILE: INSERT one row at now() into NAME, then SELECT 10 rows of the last
+# hour (a random start) by at.
+pgbench_script()
+{
+	cat >"$2" <<EOF
+\\set tenant random(1, 100)
+\\set secs random(1, 3600)
+INSERT INTO $1 (id, at, tenant, payload) VALUES (nextval('bench_ids'), now(), :tenant, 'inserted by pgbench: sixty bytes of payload text, more or less');
+SELECT id, tenant FROM $1 WHERE at >= now() - make_interval(secs => :secs) ORDER BY at LIMIT 10;
+EOF
+	chown postgres: "$2"
+}
+
+# pgb_analyze PREFIX FROM TO: per-transaction logs PREFIX.* of one pgbench run; the purge ran
+# from FROM to TO (epoch s). Prints "key=value" lines:
+#   stretch_s  the longest interval between consecutive completions (all clients) that overlaps
+#              [FROM, TO] (the completions just before FROM and just after TO included)
+#   tps_before completions per s in [first completion + 2 s, FROM)
+#   tps_during completions per s in [FROM, TO]; tps_after in (TO, last completion]
+#   p99_*_ms, max_during_ms: latencies of the transactions completing in those windows
+pgb_analyze()
+{
+	local prefix=$1 from=$2 to=$3 base
+	base=$(awk -v f="$from" 'BEGIN { printf "%d", f - 1000 }')
+	cat "$prefix".* | awk -v b="$base" 'NF >= 6 && $3 ~ /^[0-9]+$/ {
+			printf "%.6f %.3f\n", ($5 - b) + $6 / 1e6, $3 / 1000 }' | sort -n -k1,1 >"$prefix.sorted"
+	local f t
+	f=$(calc "$from - $base")
+	t=$(calc "$to - $base")
+	awk -v f="$f" -v t="$t" '
+		NR == 1 { first = $1 }
+		{
+			if (NR > 1 && $1 >= f && prev <= t && $1 - prev > stretch) { stretch = $1 - prev; sfrom = prev; sto = $1 }
+			if ($1 >= first + 2 && $1 < f) nb++
+			if ($1 >= f && $1 <= t) { nd++; if ($2 > maxd) maxd = $2 }
+			if ($1 > t) { na++; lastc = $1 }
+			prev = $1
+		}
+		END {
+			printf "stretch_s=%.6f\nstretch_from_s=%.6f\nstretch_to_s=%.6f\n", stretch, sfrom - f, sto - f
+			printf "n_before=%d\nn_during=%d\nn_after=%d\n", nb, nd, na
+			printf "tps_before=%.1f\n", (f - first - 2 > 0) ? nb / (f - first - 2) : 0
+			printf "tps_during=%.1f\n", (t - f > 0) ? nd / (t - f) : 0
+			printf "tps_after=%.1f\n", (lastc - t > 0) ? na / (lastc - t) : 0
+			printf "max_during_ms=%.3f\n", maxd
+			printf "last_completion_after_to_s=%.3f\n", lastc - t
+		}' "$prefix.sorted"
+	percentile() # percentile LO HI
+	{
+		awk -v lo="$1" -v hi="$2" '$1 >= lo && $1 < hi { print $2 }' "$prefix.sorted" | sort -n |
+			awk '{ a[NR] = $1 } END { if (NR == 0) { print "null"; exit }
+				i = int(0.99 * NR); if (i < 0.99 * NR) i++; if (i < 1) i = 1; printf "%.3f\n", a[i] }'
+	}
+	local first
+	first=$(head -1 "$prefix.sorted" | cut -d' ' -f1)
+	echo "p99_before_ms=$(percentile "$(calc "${first:-0} + 2")" "$f")"
+	echo "p99_during_ms=$(percentile "$f" "$(calc "$t + 0.000001")")"
+	echo "tx_total=$(wc -l <"$prefix.sorted")"
+}
+
+# stall_side SIDE LABEL TABLE PURGE-FUNCTION ARG WINDOW: pgbench on TABLE for PRE + WINDOW s;
+# the purge starts after PRE s. Sets S_* variables and .part2.SIDE.*
+stall_side()
+{
+	local side=$1 label=$2 table=$3 fn=$4 arg=$5 window=$6 key=".part2.$1" prefix out rc
+	prefix=$RETENTION_TMP/pgb_$side
+	pgbench_script "$table" "$RETENTION_TMP/pgb_$side.sql"
+	q1 "VACUUM ANALYZE $table"
+	q1 "CHECKPOINT"
+	wait_quiet
+	# warm-up: prepared statements and caches (not measured)
+	pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T 3 -f "$RETENTION_TMP/pgb_$side.sql" "$DB" >/dev/null 2>&1 ||
+		problem "$label: warm-up pgbench failed"
+	q1 "SELECT pg_stat_statements_reset()" >/dev/null
+	phase_begin
+	(cd "$RETENTION_TMP" && exec pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T "$((PRE + window))" \
+		-l --log-prefix="$prefix" -f "$RETENTION_TMP/pgb_$side.sql" "$DB" >"$prefix.out" 2>&1) &
+	PGB_PID=$!
+	sleep "$PRE"
+	local lsn0 lsn1 t0 t1
+	lsn0=$(q1 "SELECT pg_current_wal_lsn()")
+	t0=$(now_s)
+	rc=0
+	"$fn" "$arg" >/dev/null 2>"$prefix.purge.err" || rc=$?
+	t1=$(now_s)
+	lsn1=$(q1 "SELECT pg_current_wal_lsn()")
+	local pgb_rc=0
+	wait "$PGB_PID" || pgb_rc=$?
+	PGB_PID=""
+	phase_end "$key" "2. $label"
+	[ "$rc" = 0 ] || problem "2. $label: the purge failed (exit $rc): $(head -3 "$prefix.purge.err" | tr '\n' ' ')"
+	grep -q -e WARNING -e ERROR "$prefix.purge.err" && problem "2. $label: $(grep -e WARNING -e ERROR "$prefix.purge.err" | head -3 | tr '\n' ' ')"
+	[ "$pgb_rc" = 0 ] || problem "2. $label: pgbench exited with $pgb_rc: $(tail -3 "$prefix.out" | tr '\n' ' ')"
+	grep -qi -e abort -e error "$prefix.out" && problem "2. $label: pgbench reported: $(grep -i -e abort -e error "$prefix.out" | head -3 | tr '\n' ' ')"
+	out=$(pgb_analyze "$prefix" "$t0" "$t1")
+	local k v
+	while IFS='=' read -r k v; do
+		jnum "$key.$k" "$v"
+		printf -v "S_$k" '%s' "$v"
+	done <<<"$out"
+	S_purge_s=$(calc "$t1 - $t0")
+	S_wal=$(q1 "SELECT pg_wal_lsn_diff('$lsn1', '$lsn0')::bigint")
+	jnum "$key.purge_s" "$S_purge_s"
+	jnum "$key.purge_wal_bytes" "$S_wal"
+	jnum "$key.purge_exit" "$rc"
+	jstr "$key.purge_messages" "$(cat "$prefix.purge.err")"
+	jnum "$key.pgbench_exit" "$pgb_rc"
+	jnum "$key.pgbench_window_s" "$((PRE + window))"
+	jnum "$key.tps_ratio_during_over_before" "$(ratio_of "$S_tps_during" "$S_tps_before")"
+	if awk "BEGIN { exit !($S_last_completion_after_to_s < 0.5) }"; then
+		problem "2. $label: pgbench ended $S_last_completion_after_to_s s after the purge (window too short?)"
+	fi
+	printf '   purge %.3f s; longest stretch without a completed transaction %.1f ms (from %+.3f s to %+.3f s of the purge start); TPS before %s, during %s (x%s), after %s; p99 %s -> %s ms; max latency during %s ms\n' \
+		"$S_purge_s" "$(calc "1000 * $S_stretch_s")" "$S_stretch_from_s" "$S_stretch_to_s" "$S_tps_before" \
+		"$S_tps_during" "$(ratio_of "$S_tps_during" "$S_tps_before")" "$S_tps_after" "$S_p99_before_ms" \
+		"$S_p99_during_ms" "$S_max_during_ms"
+}
+
+# window of each pgbench run after the purge starts: long enough for the purge under load
+window_for() { awk -v w="$1" -v s="$SECS" 'BEGIN { x = int(4 * w) + 10; if (x < s) x = s; if (x > 300) x = 300; print x }'; }
+
+log "2a. retention under pgbench: building bench_ev2"
+build_daily bench_ev2
+table_checks bench_ev2 "bench_ev2"
+setup_retention bench_ev2 ev2
+before=$(q1 "SELECT coalesce(max(id), 0) FROM retention.purge_log")
+stall_side retention "CALL retention.run('ev2')" bench_ev2 purge_retention ev2 "$(window_for "$R_WALL")"
+declare -A P2
+for k in purge_s stretch_s tps_before tps_during p99_before_ms p99_during_ms max_during_ms wal; do
+	eval "P2[retention.$k]=\$S_$k"
+done
+pss_top .part2.retention
+P2_R_PSS=$PSS_TOP
+retention_log .part2.retention ev2 "$before"
+P2[retention.drops]=$L_DROPS P2[retention.drops_ok]=$L_DROPS_OK P2[retention.drop_max]=$L_DROP_MAX
+P2[retention.not_ok]=$L_NOT_OK P2[retention.error]=$L_ERROR
+check "2a drop_partition units ok" "$EXPIRED" "$L_DROPS_OK"
+check "2a expected partitions left" 0 "$(left_of x "$(expected_names bench_ev2)")"
+q1 "SELECT retention.drop_policy('ev2')" >/dev/null
+q1 "DROP TABLE bench_ev2"
+
+log "2b. plain DROP TABLE under pgbench: building bench_dt2"
+build_daily bench_dt2
+table_checks bench_dt2 "bench_dt2"
+DT2_NAMES=$(expected_names bench_dt2)
+stall_side drop "DROP TABLE x $EXPIRED" bench_dt2 purge_drop "$DT2_NAMES" "$(window_for "$D_WALL")"
+for k in purge_s stretch_s tps_before tps_during p99_before_ms p99_during_ms max_during_ms wal; do
+	eval "P2[drop.$k]=\$S_$k"
+done
+check "2b expected partitions left" 0 "$(left_of x "$DT2_NAMES")"
+q1 "DROP TABLE bench_dt2"
+
+log "2c. pg_partman under pgbench: building bench_pm2"
+build_partman bench_pm2
+table_checks bench_pm2 "bench_pm2"
+setup_partman bench_pm2
+PM2_NAMES=$(expected_names bench_pm2 partman)
+pm_before=$(q1 "SELECT count(*) FROM bench_parts('bench_pm2')")
+stall_side partman "partman.run_maintenance()" bench_pm2 purge_partman bench_pm2 "$(window_for "$M_WALL")"
+for k in purge_s stretch_s tps_before tps_during p99_before_ms p99_during_ms max_during_ms wal; do
+	eval "P2[partman.$k]=\$S_$k"
+done
+P2[partman.dropped]=$((pm_before - $(q1 "SELECT count(*) FROM bench_parts('bench_pm2')")))
+jnum .part2.partman.partitions_dropped "${P2[partman.dropped]}"
+check "2c partitions dropped" "$EXPIRED" "${P2[partman.dropped]}"
+check "2c expected partitions left" 0 "$(left_of x "$PM2_NAMES")"
+q1 "DROP TABLE bench_pm2"
+q1 "DELETE FROM partman.part_config WHERE parent_table = 'public.bench_pm2'"
+q1 "DROP TABLE IF EXISTS partman.template_public_bench_pm2"
+
+T_STRETCH_OK=$(awk "BEGIN { print (${P2[retention.stretch_s]} < 0.05) ? 1 : 0 }")
+jbool .part2.targets.retention_stretch_lt_50ms "$T_STRETCH_OK"
+jnum .part2.pre_purge_s "$PRE"
+jnum .part2.clients "$CLIENTS"
+jnum .part2.threads "$THREADS"
+q1 "VACUUM ANALYZE" >/dev/null
+
+# ---------------------------------------------------------------------------------------------
+# 3. partition width vs TPS
+
+# width_side KEY TABLE: the pgbench workload on TABLE, -M prepared then -M simple; each a
+# warm-up of WARMUP s and a measured run of SECS s. Also the SELECT's planning and execution
+# time (EXPLAIN ANALYZE, the third of three runs).
+W_LABELS=() W_PARTS=() W_TPS_P=() W_TPS_S=() W_LAT_P=() W_LAT_S=() W_PLAN=() W_EXEC=()
+width_side()
+{
+	local key=".part3.$1" table=$2 mode out tps lat plan exec n
+	pgbench_script "$table" "$RETENTION_TMP/pgb_w_$1.sql"
+	n=$(q1 "SELECT count(*) FROM pg_partition_tree('$table') WHERE isleaf AND relid <> '$table'::regclass")
+	jnum "$key.partitions" "$n"
+	q1 "VACUUM ANALYZE $table"
+	q1 "CHECKPOINT"
+	for i in 1 2 3; do
+		out=$(q1 "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY) SELECT id, tenant FROM $table
+		          WHERE at >= now() - make_interval(secs => 1800) ORDER BY at LIMIT 10")
+	done
+	plan=$(sed -n 's/^Planning Time: \([0-9.]*\) ms/\1/p' <<<"$out")
+	exec=$(sed -n 's/^Execution Time: \([0-9.]*\) ms/\1/p' <<<"$out")
+	jnum "$key.select_planning_ms" "$plan"
+	jnum "$key.select_execution_ms" "$exec"
+	jstr "$key.select_plan" "$out"
+	W_LABELS+=("$1") W_PARTS+=("$n") W_PLAN+=("$plan") W_EXEC+=("$exec")
+	for mode in prepared simple; do
+		wait_quiet
+		pgbench -n -M "$mode" -c "$CLIENTS" -j "$THREADS" -T "$WARMUP" -f "$RETENTION_TMP/pgb_w_$1.sql" "$DB" >/dev/null 2>&1 ||
+			problem "3. $1 $mode: warm-up pgbench failed"
+		phase_begin
+		out=$(pgbench -n -M "$mode" -c "$CLIENTS" -j "$THREADS" -T "$SECS" -f "$RETENTION_TMP/pgb_w_$1.sql" "$DB" 2>&1) ||
+			problem "3. $1 $mode: pgbench failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
+		phase_end "$key.$mode" "3. $1 -M $mode"
+		tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -1)
+		lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out" | head -1)
+		jnum "$key.$mode.tps" "$tps"
+		jnum "$key.$mode.latency_avg_ms" "$lat"
+		jnum "$key.$mode.transactions" "$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")"
+		printf '   %-8s -M %-8s %s partitions: %s TPS, latency %s ms\n' "$1" "$mode" "$n" "$tps" "$lat"
+		if [ "$mode" = prepared ]; then W_TPS_P+=("$tps") W_LAT_P+=("$lat"); else W_TPS_S+=("$tps") W_LAT_S+=("$lat"); fi
+	done
+}
+
+log "3. partition width vs TPS: plain table"
+q1 "CREATE TABLE bench_plain (id bigint NOT NULL, at timestamptz NOT NULL, tenant int NOT NULL, payload text NOT NULL)"
+load_table bench_plain >/dev/null
+width_side plain bench_plain
+q1 "DROP TABLE bench_plain"
+for w in day week month; do
+	log "3. partition width vs TPS: 1 $w partitions"
+	make_partitions "bench_w$w" "1 $w"
+	load_table "bench_w$w" >/dev/null
+	check "3 bench_w$w rows" "$ROWS" "$(q1 "SELECT count(*) FROM bench_w$w")"
+	width_side "$w" "bench_w$w"
+	q1 "DROP TABLE bench_w$w"
+done
+for i in "${!W_LABELS[@]}"; do
+	jnum ".part3.${W_LABELS[$i]}.prepared.tps_ratio_to_plain" "$(ratio_of "${W_TPS_P[$i]}" "${W_TPS_P[0]}")"
+	jnum ".part3.${W_LABELS[$i]}.simple.tps_ratio_to_plain" "$(ratio_of "${W_TPS_S[$i]}" "${W_TPS_S[0]}")"
+done
+jnum .part3.secs "$SECS"
+jnum .part3.warmup_s "$WARMUP"
+
+# ---------------------------------------------------------------------------------------------
+# report
+
+jstr .finished_at "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+jstr .build.retention_so_sha256_at_end "$(sha256sum "$("$PG_BIN/pg_config" --pkglibdir)/retention.so" | cut -c1-64)"
+jnum .checks_failed "$CHECKS_FAILED"
+jset .problems "$(printf '%s\n' "${PROBLEMS[@]+"${PROBLEMS[@]}"}" | jq -R . | jq -s 'map(select(. != ""))')"
+
+pass() { [ "$1" = 1 ] && echo MET || echo MISSED; }
+ms() { calc "1000 * $1" | awk '{ printf "%.1f", $1 }'; }
+{
+	set +e
+	echo
+	echo "retention partition drop benchmark ($(jq -r .started_at "$JSON") .. $(jq -r .finished_at "$JSON"))"
+	echo "  command: bash bench/partition_drop.sh${ARGS:+ $ARGS}"
+	echo "  machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
+	echo "  PostgreSQL $PG_VERSION, retention $RET_VERSION (commit $(jq -r .build.git_commit "$JSON" | cut -c1-12)), pg_partman $PARTMAN_VERSION"
+	echo "  settings differing from PostgreSQL's defaults: $(echo "$SETTINGS" | paste -sd ';' | sed 's/;/; /g')"
+	echo "  data: $ROWS rows (id bigint, at timestamptz, tenant int, payload text of 60 chars; index on at),"
+	echo "        $FIRST .. $TODAY, rows per day min/max $PER_DAY, $PARTS_TOTAL daily partitions (UTC midnight, $PREMAKE empty ahead,"
+	echo "        no default); retain '$RETAIN': $EXPIRED partitions ($EXPIRED_ROWS rows) expired, cutoff inside $STRADDLE"
+	echo "        (table with indexes: $(jq -r '.part1.table_bytes / 1048576 | floor' "$JSON") MiB)"
+	echo
+	echo "1. dropping $EXPIRED expired daily partitions (each after VACUUM ANALYZE and CHECKPOINT)"
+	printf '  %-44s %9s %13s %9s\n' "" "wall s" "WAL bytes" "dropped"
+	printf '  %-44s %9.3f %13s %9s\n' "a. CALL retention.run('ev') (whole run)" "$R_WALL" "$R_WAL" "$R_DROPS_OK"
+	printf '  %-44s %9.3f %13s %9s\n' "   its drops (purge_log first start..last end)" "$R_DROP_SPAN" "$R_WAL_DROPS" ""
+	printf '  %-44s %9.3f %13s %9s\n' "   its row-by-row delete of $STRADDLE" "$R_DEL_SPAN" "$R_WAL_STRADDLE" "$R_DEL_ROWS rows"
+	printf '  %-44s %9.3f %13s %9s\n' "b. DROP TABLE, one per transaction (psql)" "$D_WALL" "$D_WAL" "$EXPIRED"
+	printf '  %-44s %9.3f %13s %9s\n' "   the same, measured in the procedure" "$D_SPAN" "" ""
+	printf '  %-44s %9.3f %13s %9s\n' "c. pg_partman run_maintenance()" "$M_WALL" "$M_WAL" "$M_DROPPED"
+	echo "  (WAL of retention's drops = the run's WAL minus the WAL touching the straddling partition"
+	echo "   and its index, by pg_waldump --relation; it includes the audit rows)"
+	printf '  retention, where the time went: CALL start .. first drop %.3f s; %s drops, units sum %.3f s,\n' "$R_BEFORE_DROPS" "$R_DROPS" "$R_DROP_SUM"
+	printf '    mean %.2f ms per drop, longest %.2f ms, mean %.2f ms between units (commit + next unit'\''s setup);\n' \
+		"$(calc "1000 * $R_DROP_SUM / ($R_DROPS > 0 ? $R_DROPS : 1)")" "$(calc "1000 * $R_DROP_MAX")" "$(calc "1000 * $R_DROP_GAP")"
+	printf '    delete %s unit(s), %.3f s; after the delete until CALL returned %.3f s\n' "$R_DEL_UNITS" "$R_DEL_SPAN" "$R_AFTER_DEL"
+	echo "    plain DROP: $(calc "1000 * $D_SPAN / $EXPIRED" | awk '{ printf "%.2f", $1 }') ms per partition (procedure span / $EXPIRED)"
+	printf '  ratio retention / DROP TABLE: whole run / DROP (psql wall) %s; drops only / DROP (procedure span) %s;\n' "$RATIO_WHOLE" "$RATIO_DROPS"
+	printf '    drops only / DROP (psql wall) %s   (target <= 1.2: whole run %s, drops only %s)\n' "$RATIO_DROPS_WALL" "$(pass "$T_WHOLE_OK")" "$(pass "$T_DROPS_OK")"
+	printf '  ratio retention / pg_partman: whole run %s, drops only %s; WAL retention / DROP %s (without the straddling partition %s), / pg_partman %s\n' \
+		"$RATIO_PM" "$RATIO_PM_DROPS" "$(ratio_of "$R_WAL" "$D_WAL")" "$(ratio_of "$R_WAL_DROPS" "$D_WAL")" "$(ratio_of "$R_WAL" "$M_WAL")"
+	echo "  pg_stat_statements (track = all in the purging session; ms total | calls | statement, partition names folded):"
+	echo "    retention:"; sed 's/^/      /' <<<"$R_PSS"
+	echo "    DROP TABLE:"; sed 's/^/      /' <<<"$D_PSS"
+	echo "    pg_partman:"; sed 's/^/      /' <<<"$M_PSS"
+	echo
+	echo "2. the same purges on fresh copies under pgbench -M prepared -c $CLIENTS -j $THREADS (INSERT 1 row at now() + SELECT 10 rows of"
+	echo "   the last hour by at); purge starts after ${PRE} s (TPS before: from 2 s after the first completion)"
+	printf '  %-24s %8s %12s %10s %10s %7s %9s %9s %9s\n' "" "purge s" "stretch ms" "TPS before" "TPS during" "ratio" "p99 bef" "p99 dur" "max dur"
+	for s in retention drop partman; do
+		case $s in retention) l="a. retention.run()" ;; drop) l="b. DROP TABLE x $EXPIRED" ;; partman) l="c. pg_partman" ;; esac
+		printf '  %-24s %8.3f %12s %10s %10s %7s %9s %9s %9s\n' "$l" "${P2[$s.purge_s]}" "$(ms "${P2[$s.stretch_s]}")" \
+			"${P2[$s.tps_before]}" "${P2[$s.tps_during]}" "$(ratio_of "${P2[$s.tps_during]}" "${P2[$s.tps_before]}")" \
+			"${P2[$s.p99_before_ms]}" "${P2[$s.p99_during_ms]}" "${P2[$s.max_during_ms]}"
+	done
+	echo "  (stretch = the longest interval between consecutive transaction completions, all clients, that"
+	echo "   overlaps the purge; latencies in ms; p99 bef/dur of transactions completing before / during the purge)"
+	printf '  retention under load: %s drop units, %s ok, longest unit %.2f ms, units not ok %s%s\n' "${P2[retention.drops]}" \
+		"${P2[retention.drops_ok]}" "$(calc "1000 * ${P2[retention.drop_max]}")" "${P2[retention.not_ok]}" \
+		"$([ -n "${P2[retention.error]}" ] && echo "; first error: ${P2[retention.error]}")"
+	printf '  pg_partman under load dropped %s partitions\n' "${P2[partman.dropped]}"
+	printf '  retention longest stretch %s ms (target < 50 ms: %s)\n' "$(ms "${P2[retention.stretch_s]}")" "$(pass "$T_STRETCH_OK")"
+	echo
+	echo "3. partition width vs TPS: the same pgbench workload, $SECS s after a ${WARMUP}-s warm-up, on $ROWS rows"
+	printf '  %-10s %6s %13s %8s %12s %13s %8s %12s %10s %10s\n' "" "parts" "TPS prepared" "x plain" "lat ms" "TPS simple" "x plain" "lat ms" "plan ms" "exec ms"
+	for i in "${!W_LABELS[@]}"; do
+		case ${W_LABELS[$i]} in plain) l=plain ;; *) l="${W_LABELS[$i]}ly" ;; esac
+		[ "$l" = dayly ] && l=daily
+		printf '  %-10s %6s %13s %8s %12s %13s %8s %12s %10s %10s\n' "$l" "${W_PARTS[$i]}" "${W_TPS_P[$i]}" \
+			"$(ratio_of "${W_TPS_P[$i]}" "${W_TPS_P[0]}")" "${W_LAT_P[$i]}" "${W_TPS_S[$i]}" \
+			"$(ratio_of "${W_TPS_S[$i]}" "${W_TPS_S[0]}")" "${W_LAT_S[$i]}" "${W_PLAN[$i]}" "${W_EXEC[$i]}"
+	done
+	echo "  (plan/exec ms: EXPLAIN ANALYZE of the SELECT with a literal interval, simple protocol; the SELECT"
+	echo "   compares at with now(), so partitions are pruned at executor start, not by the planner)"
+	echo
+	if [ "$CHECKS_FAILED" = 0 ]; then
+		echo "correctness checks: all passed"
+	else
+		echo "correctness checks: $CHECKS_FAILED FAILED"
+	fi
+	if [ ${#PROBLEMS[@]} -gt 0 ]; then
+		echo "problems:"
+		printf '  - %s\n' "${PROBLEMS[@]}"
+	fi
+	echo "results: $JSON_FINAL"
+} | tee "$REPORT"
+publish "$JSON" "$JSON_FINAL"
+publish "$REPORT" "$REPORT_FINAL"
+PUBLISHED=1
+
+[ "$CHECKS_FAILED" = 0 ]
