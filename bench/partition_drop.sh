@@ -105,8 +105,10 @@ for v in "$ROWS" "$DAYS" "$EXPIRED" "$SECS" "$QUIET_MAX"; do
 	[[ $v =~ ^[0-9]+$ ]] || { echo "not a non-negative integer: $v" >&2; exit 2; }
 done
 [ "$DAYS" -ge 3 ] || { echo "--days must be at least 3" >&2; exit 2; }
-[ "$EXPIRED" -ge 1 ] && [ "$EXPIRED" -le $((DAYS - 2)) ] ||
-	{ echo "--expired must be between 1 and --days - 2" >&2; exit 2; }
+if [ "$EXPIRED" -lt 1 ] || [ "$EXPIRED" -gt $((DAYS - 2)) ]; then
+	echo "--expired must be between 1 and --days - 2" >&2
+	exit 2
+fi
 [ "$ROWS" -ge "$DAYS" ] || { echo "--rows must be at least --days" >&2; exit 2; }
 [ "$SECS" -ge 2 ] || { echo "--secs must be at least 2" >&2; exit 2; }
 PREMAKE=4
@@ -294,7 +296,6 @@ phase_end()
 	jnum "$1.other_cpu_s" "$cpu"
 	jnum "$1.stolen_cpu_s" "$steal"
 	jnum "$1.other_cpu_share" "$share"
-	PHASE_OTHER=$share
 	if awk "BEGIN { exit !($share > 0.05) }"; then
 		problem "$2: other processes used $cpu CPU-s and $steal CPU-s were stolen during the phase ($(calc "100 * $share" | cut -d. -f1)% of the machine; top: $top)"
 	fi
@@ -322,7 +323,7 @@ wal_bytes_rel()
 # setup
 
 log "partition drop benchmark: $ROWS rows over $DAYS daily partitions, $EXPIRED expired"
-install_packages jq postgresql-$PG_MAJOR-partman
+install_packages jq "postgresql-$PG_MAJOR-partman"
 build_and_install
 SO_SHA=$(sha256sum "$("$PG_BIN/pg_config" --pkglibdir)/retention.so" | cut -c1-64)
 start_cluster "${CONF[@]}"
@@ -404,7 +405,6 @@ read -r TODAY FIRST STRADDLE LAST_END RETAIN CUTOFF0 <<<"$(q -F ' ' -c "
 	FROM d")"
 RETAIN=${RETAIN//_/ }
 CUTOFF0=${CUTOFF0//_/ }
-ROWS_PER_DAY_NOMINAL=$(calc "$ROWS / $DAYS")
 PARTS_TOTAL=$((DAYS + PREMAKE))
 log "layout: data $FIRST .. $TODAY ($DAYS days), partitions up to $LAST_END (exclusive), $EXPIRED expired, retain '$RETAIN' (cutoff $CUTOFF0 at the start, inside $STRADDLE)"
 jstr .layout.today "$TODAY"
@@ -528,8 +528,8 @@ table_checks()
 		WHERE p.upper - p.lower = interval '1 day' AND p.lower = date_trunc('day', p.lower)
 		  AND p.lower >= '$FIRST'::timestamptz AND p.upper <= '$LAST_END'::timestamptz")
 	check "$2 partitions: whole UTC days in range" "$PARTS_TOTAL" "$bounds"
-	check "$2 no default partition" "" "$(q1 "SELECT pg_partition_root(d) FROM
-		(SELECT partdefid AS d FROM pg_partitioned_table WHERE partrelid = '$1'::regclass AND partdefid <> 0) s")"
+	check "$2 default partitions" 0 "$(q1 "SELECT count(*) FROM pg_partitioned_table
+		WHERE partrelid = '$1'::regclass AND partdefid <> 0")"
 	sum=$(q1 "SELECT count(*) || ':' || sum(id) || ':' || sum(hashtext(payload)::bigint) || ':' || sum(extract(epoch FROM at)::numeric) FROM $1")
 	check "$2 content equals bench_src" "$SRC_SUM" "$sum"
 	check "$2 expired partitions by bounds" "$EXPIRED" \
@@ -556,7 +556,7 @@ left_of()
 # total time, partition names folded; into KEY.top_statements and PSS_TOP (for the report).
 pss_top()
 {
-	PSS_TOP=$(q -F ' | ' -c "
+	PSS_TOP=$(q -F $'\t' -c "
 		SELECT round(sum(total_exec_time)::numeric, 1), sum(calls),
 		       left(regexp_replace(regexp_replace(query, '_p[0-9_]{8,10}', '_p<day>', 'g'),
 		                           '\s+', ' ', 'g'), 110)
@@ -564,7 +564,7 @@ pss_top()
 		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 		  AND query NOT LIKE '%pg_stat_statements%'
 		GROUP BY 3 ORDER BY 1 DESC LIMIT 8")
-	jset "$1.top_statements" "$(printf '%s\n' "$PSS_TOP" | jq -R 'split(" | ") | {total_ms: (.[0] | tonumber), calls: (.[1] | tonumber), statement: .[2]}' | jq -s .)"
+	jset "$1.top_statements" "$(printf '%s\n' "$PSS_TOP" | jq -R 'select(length > 0) | split("\t") | {total_ms: (.[0] | tonumber), calls: (.[1] | tonumber), statement: .[2]}' | jq -s .)"
 }
 
 # run_timed KEY LABEL CMD...: wait for a quiet machine, CHECKPOINT, then run CMD (psql), timed:
@@ -677,7 +677,7 @@ echo "   built in $(calc "$(now_s) - $t" | cut -d. -f1) s"
 table_checks bench_ev "bench_ev"
 jnum .part1.table_bytes "$(q1 "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('bench_ev')")"
 setup_retention bench_ev ev
-IFS='|' read -r P_CUTOFF P_ROWS P_HELD <<<"$PREVIEW"
+IFS='|' read -r P_CUTOFF P_ROWS _ <<<"$PREVIEW"
 jstr .part1.retention.preview_cutoff "$P_CUTOFF"
 jnum .part1.retention.preview_rows_expired "$P_ROWS"
 STRADDLE_RELID=$(q1 "SELECT 'bench_ev_p$(date -d "$STRADDLE" +%Y%m%d)'::regclass::oid")
@@ -685,13 +685,13 @@ STRADDLE_IDX=$(q1 "SELECT indexrelid FROM pg_index WHERE indrelid = $STRADDLE_RE
 q1 "VACUUM ANALYZE bench_ev"
 before=$(q1 "SELECT coalesce(max(id), 0) FROM retention.purge_log")
 run_timed .part1.retention "1a. CALL retention.run('ev')" purge_retention ev
-R_WALL=$WALL R_WAL=$R_WAL_DUMMY${WAL} R_T0=$T0
+R_WALL=$WALL R_WAL=$WAL R_T0=$T0
 R_WAL_STRADDLE=$(wal_bytes_rel "$LSN0" "$LSN1" "$STRADDLE_RELID" "$STRADDLE_IDX")
 jnum .part1.retention.wal_bytes_straddling_partition "$R_WAL_STRADDLE"
 pss_top .part1.retention
 R_PSS=$PSS_TOP
 retention_log .part1.retention ev "$before"
-R_DROPS=$L_DROPS R_DROPS_OK=$L_DROPS_OK R_DROP_ROWS=$L_DROP_ROWS R_DROP_SUM=$L_DROP_SUM
+R_DROPS=$L_DROPS R_DROPS_OK=$L_DROPS_OK R_DROP_SUM=$L_DROP_SUM
 R_DROP_SPAN=$L_DROP_SPAN R_DROP_MAX=$L_DROP_MAX R_DROP_GAP=$L_DROP_GAP R_DEL_UNITS=$L_DEL_UNITS
 R_DEL_ROWS=$L_DEL_ROWS R_DEL_SPAN=$L_DEL_SPAN R_CUTOFF=$L_CUTOFF
 R_BEFORE_DROPS=$(calc "$L_FIRST_DROP_START - $R_T0")
@@ -753,7 +753,6 @@ q1 "DELETE FROM partman.part_config WHERE parent_table = 'public.bench_pm'"
 q1 "DROP TABLE IF EXISTS partman.template_public_bench_pm"
 
 # ratios
-R_DROP_PART=$(calc "$R_DROP_SPAN")
 RATIO_WHOLE=$(ratio_of "$R_WALL" "$D_WALL")
 RATIO_DROPS=$(ratio_of "$R_DROP_SPAN" "$D_SPAN")
 RATIO_DROPS_WALL=$(ratio_of "$R_DROP_SPAN" "$D_WALL")
@@ -803,7 +802,7 @@ pgb_analyze()
 {
 	local prefix=$1 from=$2 to=$3 base
 	base=$(awk -v f="$from" 'BEGIN { printf "%d", f - 1000 }')
-	cat "$prefix".* | awk -v b="$base" 'NF >= 6 && $3 ~ /^[0-9]+$/ {
+	cat "$prefix".log.* | awk -v b="$base" 'NF >= 6 && $3 ~ /^[0-9]+$/ {
 			printf "%.6f %.3f\n", ($5 - b) + $6 / 1e6, $3 / 1000 }' | sort -n -k1,1 >"$prefix.sorted"
 	local f t
 	f=$(calc "$from - $base")
@@ -839,12 +838,17 @@ pgb_analyze()
 	echo "tx_total=$(wc -l <"$prefix.sorted")"
 }
 
+# figures of the last stall_side (set by name from pgb_analyze's output)
+S_stretch_s="" S_stretch_from_s="" S_stretch_to_s="" S_tps_before="" S_tps_during="" S_tps_after=""
+S_p99_before_ms="" S_p99_during_ms="" S_max_during_ms="" S_last_completion_after_to_s=""
+
 # stall_side SIDE LABEL TABLE PURGE-FUNCTION ARG WINDOW: pgbench on TABLE for PRE + WINDOW s;
 # the purge starts after PRE s. Sets S_* variables and .part2.SIDE.*
 stall_side()
 {
 	local side=$1 label=$2 table=$3 fn=$4 arg=$5 window=$6 key=".part2.$1" prefix out rc
 	prefix=$RETENTION_TMP/pgb_$side
+	rm -f "$prefix".log.*
 	pgbench_script "$table" "$RETENTION_TMP/pgb_$side.sql"
 	q1 "VACUUM ANALYZE $table"
 	q1 "CHECKPOINT"
@@ -855,7 +859,7 @@ stall_side()
 	q1 "SELECT pg_stat_statements_reset()" >/dev/null
 	phase_begin
 	(cd "$RETENTION_TMP" && exec pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T "$((PRE + window))" \
-		-l --log-prefix="$prefix" -f "$RETENTION_TMP/pgb_$side.sql" "$DB" >"$prefix.out" 2>&1) &
+		-l --log-prefix="$prefix.log" -f "$RETENTION_TMP/pgb_$side.sql" "$DB" >"$prefix.out" 2>&1) &
 	PGB_PID=$!
 	sleep "$PRE"
 	local lsn0 lsn1 t0 t1
@@ -1062,9 +1066,9 @@ ms() { calc "1000 * $1" | awk '{ printf "%.1f", $1 }'; }
 	printf '  ratio retention / pg_partman: whole run %s, drops only %s; WAL retention / DROP %s (without the straddling partition %s), / pg_partman %s\n' \
 		"$RATIO_PM" "$RATIO_PM_DROPS" "$(ratio_of "$R_WAL" "$D_WAL")" "$(ratio_of "$R_WAL_DROPS" "$D_WAL")" "$(ratio_of "$R_WAL" "$M_WAL")"
 	echo "  pg_stat_statements (track = all in the purging session; ms total | calls | statement, partition names folded):"
-	echo "    retention:"; sed 's/^/      /' <<<"$R_PSS"
-	echo "    DROP TABLE:"; sed 's/^/      /' <<<"$D_PSS"
-	echo "    pg_partman:"; sed 's/^/      /' <<<"$M_PSS"
+	echo "    retention:"; sed -e 's/\t/ | /g' -e 's/^/      /' <<<"$R_PSS"
+	echo "    DROP TABLE:"; sed -e 's/\t/ | /g' -e 's/^/      /' <<<"$D_PSS"
+	echo "    pg_partman:"; sed -e 's/\t/ | /g' -e 's/^/      /' <<<"$M_PSS"
 	echo
 	echo "2. the same purges on fresh copies under pgbench -M prepared -c $CLIENTS -j $THREADS (INSERT 1 row at now() + SELECT 10 rows of"
 	echo "   the last hour by at); purge starts after ${PRE} s (TPS before: from 2 s after the first completion)"
@@ -1081,13 +1085,14 @@ ms() { calc "1000 * $1" | awk '{ printf "%.1f", $1 }'; }
 		"${P2[retention.drops_ok]}" "$(calc "1000 * ${P2[retention.drop_max]}")" "${P2[retention.not_ok]}" \
 		"$([ -n "${P2[retention.error]}" ] && echo "; first error: ${P2[retention.error]}")"
 	printf '  pg_partman under load dropped %s partitions\n' "${P2[partman.dropped]}"
+	echo "  retention under load, pg_stat_statements (ms total | calls | statement):"
+	sed -e 's/\t/ | /g' -e 's/^/      /' <<<"$P2_R_PSS"
 	printf '  retention longest stretch %s ms (target < 50 ms: %s)\n' "$(ms "${P2[retention.stretch_s]}")" "$(pass "$T_STRETCH_OK")"
 	echo
 	echo "3. partition width vs TPS: the same pgbench workload, $SECS s after a ${WARMUP}-s warm-up, on $ROWS rows"
 	printf '  %-10s %6s %13s %8s %12s %13s %8s %12s %10s %10s\n' "" "parts" "TPS prepared" "x plain" "lat ms" "TPS simple" "x plain" "lat ms" "plan ms" "exec ms"
 	for i in "${!W_LABELS[@]}"; do
-		case ${W_LABELS[$i]} in plain) l=plain ;; *) l="${W_LABELS[$i]}ly" ;; esac
-		[ "$l" = dayly ] && l=daily
+		case ${W_LABELS[$i]} in day) l=daily ;; plain) l=plain ;; *) l="${W_LABELS[$i]}ly" ;; esac
 		printf '  %-10s %6s %13s %8s %12s %13s %8s %12s %10s %10s\n' "$l" "${W_PARTS[$i]}" "${W_TPS_P[$i]}" \
 			"$(ratio_of "${W_TPS_P[$i]}" "${W_TPS_P[0]}")" "${W_LAT_P[$i]}" "${W_TPS_S[$i]}" \
 			"$(ratio_of "${W_TPS_S[$i]}" "${W_TPS_S[0]}")" "${W_LAT_S[$i]}" "${W_PLAN[$i]}" "${W_EXEC[$i]}"
