@@ -153,6 +153,16 @@ ValidateScalars(const PolicyInput *input)
 	settings.has_anonymize = !input->isnull[ARG_ANONYMIZE];
 	settings.has_archive = !input->isnull[ARG_ARCHIVE_TO];
 	policy::ValidateSettings(settings);
+	if (!policy::PremakeOutlastsRunEvery(settings))
+	{
+		ereport(WARNING,
+		        (errmsg("policy \"%s\": premake partitions do not reach the next run",
+		                settings.name.c_str()),
+		         errdetail("Partitions are created at each run, every run_every; premake "
+		                   "intervals of partition_interval ahead is less than that."),
+		         errhint("Raise premake, or lower run_every, or rows will land in the default "
+		                 "partition (or fail without one) between runs.")));
+	}
 }
 
 /*

@@ -114,4 +114,18 @@ ValidateSettings(const Settings &settings)
 	}
 }
 
+bool
+PremakeOutlastsRunEvery(const Settings &settings)
+{
+	if (!settings.partition_interval)
+	{
+		return true;
+	}
+	const IntervalValue &width = *settings.partition_interval;
+	const IntervalValue ahead{width.micros * settings.premake,
+	                          static_cast<int32_t>(width.days * settings.premake),
+	                          static_cast<int32_t>(width.months * settings.premake)};
+	return CompareIntervals(ahead, settings.run_every) >= 0;
+}
+
 } // namespace retention::policy

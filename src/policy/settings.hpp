@@ -44,6 +44,12 @@ struct Settings
 /* Throws retention::Error (22023) for the first setting that SPEC.md refuses. */
 void ValidateSettings(const Settings &settings);
 
+/*
+ * Whether `premake` partitions past the current one last until the next run: premake *
+ * partition_interval >= run_every (true without partition_interval).
+ */
+bool PremakeOutlastsRunEvery(const Settings &settings);
+
 /* Throws 22023 when `retain` (a policy's or a tenant's) lies outside the policy's bounds. */
 void CheckWithinBounds(const Settings &settings, const IntervalValue &retain, const char *what);
 

@@ -147,6 +147,21 @@ TEST(Settings, RefusesEachBadValueWith22023)
 	EXPECT_EQ(RefusalCode(s), "22023"); // archive_to with anonymize
 }
 
+TEST(Settings, PremakeOutlastsRunEvery)
+{
+	Settings s = ValidSettings();
+	EXPECT_TRUE(PremakeOutlastsRunEvery(s));                      // no partitions
+	s.partition_interval = IntervalValue{3600LL * 1000000, 0, 0}; // 1 hour
+	s.run_every = Days(1);
+	s.premake = 4;
+	EXPECT_FALSE(PremakeOutlastsRunEvery(s));
+	s.premake = 24;
+	EXPECT_TRUE(PremakeOutlastsRunEvery(s));
+	s.partition_interval = Days(1);
+	s.premake = 0;
+	EXPECT_FALSE(PremakeOutlastsRunEvery(s));
+}
+
 TEST(Settings, BoundsAreInclusive)
 {
 	Settings s = ValidSettings();
