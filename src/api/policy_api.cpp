@@ -2,6 +2,7 @@
  * policy_api.cpp: retention.add_policy, alter_policy and drop_policy.
  */
 #include "catalog/policy_store.hpp"
+#include "catalog/tenants.hpp"
 #include "pg/sql_function.hpp"
 
 using retention::catalog::PolicyInput;
@@ -43,6 +44,23 @@ extern "C"
 	RETENTION_SQL_FUNCTION(retention_drop_policy)
 	{
 		retention::catalog::DropPolicy(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+		PG_RETURN_VOID();
+	}
+
+	RETENTION_SQL_FUNCTION(retention_set_tenant_retain)
+	{
+		retention::catalog::SetTenantRetain(
+		    PG_ARGISNULL(0) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(0)),
+		    PG_ARGISNULL(1) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(1)),
+		    PG_ARGISNULL(2) ? nullptr : PG_GETARG_INTERVAL_P(2));
+		PG_RETURN_VOID();
+	}
+
+	RETENTION_SQL_FUNCTION(retention_reset_tenant_retain)
+	{
+		retention::catalog::ResetTenantRetain(
+		    PG_ARGISNULL(0) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(0)),
+		    PG_ARGISNULL(1) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(1)));
 		PG_RETURN_VOID();
 	}
 }

@@ -6,6 +6,7 @@
  * the extension's owner with a pinned search_path (pg::AsExtensionOwner).
  */
 #include "catalog/policy_store.hpp"
+#include "catalog/tenants.hpp"
 
 #include "catalog/expression.hpp"
 #include "errors.hpp"
@@ -642,6 +643,7 @@ AlterPolicy(const char *name, const PolicyInput *changes)
 	{
 		Validate(&after, &compiled);
 	}
+	CheckOverridesWithinBounds(id, name, &after);
 
 	scope = pg::AsExtensionOwner();
 	const int new_version = version + 1;

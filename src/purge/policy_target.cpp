@@ -38,7 +38,7 @@ LoadTarget(int64 id, PolicyTarget *target)
 	    "SELECT p.name, p.relid::oid, p.relation_name, p.trigger_bin, p.keep_when_bin, p.retain, "
 	    "p.grace, p.run_every, p.batch_size, p.version, p.timezone, p.action, p.enabled, "
 	    "coalesce(s.consecutive_failures, 0), p.partition_interval, p.premake, "
-	    "p.archive_to::oid "
+	    "p.archive_to::oid, p.tenant_column::text "
 	    "FROM _retention.policy AS p "
 	    "LEFT JOIN _retention.policy_state AS s ON s.policy_id = p.id WHERE p.id = $1",
 	    1, types, values, nullptr, true, 1);
@@ -75,6 +75,24 @@ LoadTarget(int64 id, PolicyTarget *target)
 	target->premake = DatumGetInt32(SPI_getbinval(row, desc, 16, &isnull));
 	const Datum archive = SPI_getbinval(row, desc, 17, &isnull);
 	target->archive_to = isnull ? InvalidOid : DatumGetObjectId(archive);
+	target->tenant_column = CopyText(row, desc, 18);
+	target->tenant_periods = NIL;
+	if (target->tenant_column != nullptr)
+	{
+		const pg::Scope periods_scope = pg::AsExtensionOwner();
+		SPI_execute_with_args("SELECT tenant, retain FROM _retention.tenant_retain "
+		                      "WHERE policy_id = $1 ORDER BY retain, tenant",
+		                      1, types, values, nullptr, true, 0);
+		pg::Leave(periods_scope);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			TenantPeriod *period = static_cast<TenantPeriod *>(palloc(sizeof(TenantPeriod)));
+			period->tenant = CopyText(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+			period->retain = *DatumGetIntervalP(
+			    SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+			target->tenant_periods = lappend(target->tenant_periods, period);
+		}
+	}
 
 	HeapTuple class_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(target->relid));
 	if (!HeapTupleIsValid(class_tuple))
@@ -111,16 +129,106 @@ PrepareTarget(PolicyTarget *target)
 	pg::Leave(scope);
 }
 
+namespace
+{
+
 TimestampTz
-ComputeCutoff(const PolicyTarget *target, TimestampTz as_of)
+CutoffFor(const PolicyTarget *target, const Interval *retain, TimestampTz as_of)
 {
 	const pg::Scope scope = pg::Enter(GetUserId(), false, target->timezone);
 	Datum cutoff = DirectFunctionCall2(timestamptz_mi_interval, TimestampTzGetDatum(as_of),
 	                                   IntervalPGetDatum(&target->grace));
-	cutoff =
-	    DirectFunctionCall2(timestamptz_mi_interval, cutoff, IntervalPGetDatum(&target->retain));
+	cutoff = DirectFunctionCall2(timestamptz_mi_interval, cutoff, IntervalPGetDatum(retain));
 	pg::Leave(scope);
 	return DatumGetTimestampTz(cutoff);
+}
+
+/* "ARRAY['a', 'b']::type[]": the tenants as values of the tenant column's type. */
+char *
+TenantArray(const PolicyTarget *target, List *tenants)
+{
+	const AttrNumber number = get_attnum(target->relid, target->tenant_column);
+	if (number == InvalidAttrNumber)
+	{
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+		                errmsg("tenant column \"%s\" of policy \"%s\" no longer exists",
+		                       target->tenant_column, target->name)));
+	}
+	StringInfoData sql;
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "ARRAY[");
+	ListCell *cell;
+	foreach (cell, tenants)
+	{
+		appendStringInfo(&sql, "%s%s", cell == list_head(tenants) ? "" : ", ",
+		                 quote_literal_cstr(static_cast<const char *>(lfirst(cell))));
+	}
+	appendStringInfo(
+	    &sql, "]::%s[]",
+	    format_type_extended(get_atttype(target->relid, number), -1, FORMAT_TYPE_FORCE_QUALIFY));
+	return sql.data;
+}
+
+} // namespace
+
+TimestampTz
+ComputeCutoff(const PolicyTarget *target, TimestampTz as_of)
+{
+	return CutoffFor(target, &target->retain, as_of);
+}
+
+List *
+PlanPasses(const PolicyTarget *target, TimestampTz as_of)
+{
+	Pass *own = static_cast<Pass *>(palloc0(sizeof(Pass)));
+	own->cutoff = ComputeCutoff(target, as_of);
+	List *passes = list_make1(own);
+	if (target->tenant_periods == NIL)
+	{
+		return passes;
+	}
+	const char *column =
+	    psprintf("%s.%s", quote_identifier(target->alias), quote_identifier(target->tenant_column));
+	List *everyone = NIL;
+	List *group = NIL;
+	ListCell *cell;
+	foreach (cell, target->tenant_periods)
+	{
+		const TenantPeriod *period = static_cast<const TenantPeriod *>(lfirst(cell));
+		everyone = lappend(everyone, period->tenant);
+		group = lappend(group, period->tenant);
+		const ListCell *next = lnext(target->tenant_periods, cell);
+		const bool last_of_group =
+		    next == nullptr ||
+		    !DatumGetBool(DirectFunctionCall2(
+		        interval_eq, IntervalPGetDatum(&period->retain),
+		        IntervalPGetDatum(&static_cast<const TenantPeriod *>(lfirst(next))->retain)));
+		if (last_of_group)
+		{
+			Pass *pass = static_cast<Pass *>(palloc0(sizeof(Pass)));
+			pass->cutoff = CutoffFor(target, &period->retain, as_of);
+			pass->tenant_filter = psprintf("%s = ANY (%s)", column, TenantArray(target, group));
+			passes = lappend(passes, pass);
+			group = NIL;
+		}
+	}
+	own->tenant_filter =
+	    psprintf("(%s = ANY (%s)) IS NOT TRUE", column, TenantArray(target, everyone));
+	return passes;
+}
+
+void
+CutoffRange(List *passes, TimestampTz *earliest, TimestampTz *latest)
+{
+	*earliest = DT_NOEND;
+	*latest = DT_NOBEGIN;
+	ListCell *cell;
+	foreach (cell, passes)
+	{
+		const Pass *pass = static_cast<const Pass *>(lfirst(cell));
+		*earliest = Min(*earliest, pass->cutoff);
+		*latest = Max(*latest, pass->cutoff);
+	}
 }
 
 bool
@@ -138,6 +246,10 @@ char *
 ExpiredCondition(const PolicyTarget *target, int cutoff_param)
 {
 	char *condition = psprintf("(%s) < $%d", target->trigger_sql, cutoff_param);
+	if (target->tenant_filter != nullptr)
+	{
+		condition = psprintf("%s AND %s", condition, target->tenant_filter);
+	}
 	if (target->keep_when_sql != nullptr)
 	{
 		condition = psprintf("%s AND (%s) IS NOT TRUE", condition, target->keep_when_sql);

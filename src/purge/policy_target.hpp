@@ -40,6 +40,28 @@ struct PolicyTarget
 	Oid archive_to;        /* InvalidOid: none */
 	char *held_sql;        /* rows covered by active legal holds; nullptr: none */
 	char *holds_signature; /* which holds held_sql reflects */
+	char *tenant_column;   /* nullptr: none */
+	List *tenant_periods;  /* TenantPeriod *, ordered by retain */
+	char *tenant_filter;   /* the tenants of the current pass (see Pass); nullptr: all */
+};
+
+/* One tenant's own retain (retention.set_tenant_retain). */
+struct TenantPeriod
+{
+	char *tenant;
+	Interval retain;
+};
+
+/*
+ * A run goes over the relation once per distinct period: the policy's own cutoff for the
+ * tenants without a period of their own, then one pass per distinct tenant period, for its
+ * tenants. Each pass is a plain range condition on the trigger, so its batches walk an index
+ * or the heap as any run does.
+ */
+struct Pass
+{
+	TimestampTz cutoff;
+	char *tenant_filter; /* SQL over the alias; nullptr: every row */
 };
 
 /*
@@ -53,6 +75,12 @@ void PrepareTarget(PolicyTarget *target);
 
 /* cutoff = (as_of - grace) - retain in the policy's timezone. */
 TimestampTz ComputeCutoff(const PolicyTarget *target, TimestampTz as_of);
+
+/* The passes of a run at `as_of` (a List of Pass *), after PrepareTarget. */
+List *PlanPasses(const PolicyTarget *target, TimestampTz as_of);
+
+/* The earliest and the latest cutoff over the passes. */
+void CutoffRange(List *passes, TimestampTz *earliest, TimestampTz *latest);
 
 /*
  * Reads the active legal holds into held_sql; returns whether they changed since the last

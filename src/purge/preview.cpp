@@ -58,32 +58,47 @@ PartitionsToDrop(const PolicyTarget *target, TimestampTz cutoff)
 	return PointerGetDatum(construct_array(elements, count, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/* Rows expired at as_of over every pass (each tenant at its own cutoff); held ones apart. */
 int64
-CountExpired(PolicyTarget *target, TimestampTz cutoff, Datum *partitions, int64 *held)
+CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, int64 *held)
 {
 	PrepareTarget(target);
 	(void)RefreshHolds(target);
+	List *passes = PlanPasses(target, as_of);
+	TimestampTz earliest;
+	TimestampTz latest;
+	CutoffRange(passes, &earliest, &latest);
 	const pg::Scope scope = pg::Enter(target->owner, true, target->timezone);
-	*partitions = PartitionsToDrop(target, cutoff);
+	*partitions = PartitionsToDrop(target, earliest);
 	/* expired but for the holds: counted apart, as rows_held */
 	char *held_sql = target->held_sql;
 	target->held_sql = nullptr;
-	char *sql = psprintf("SELECT count(*) FILTER (WHERE (%s) IS NOT TRUE), "
-	                     "count(*) FILTER (WHERE (%s) IS TRUE) FROM %s AS %s WHERE %s",
-	                     held_sql ? held_sql : "false", held_sql ? held_sql : "false",
-	                     target->relation_name, quote_identifier(target->alias),
-	                     ExpiredCondition(target, 1));
-	target->held_sql = held_sql;
-	Oid types[1] = {TIMESTAMPTZOID};
-	Datum values[1] = {TimestampTzGetDatum(cutoff)};
-	if (SPI_execute_with_args(sql, 1, types, values, nullptr, true, 0) != SPI_OK_SELECT)
+	int64 count = 0;
+	*held = 0;
+	ListCell *cell;
+	foreach (cell, passes)
 	{
-		elog(ERROR, "counting expired rows failed");
+		const Pass *pass = static_cast<const Pass *>(lfirst(cell));
+		target->tenant_filter = pass->tenant_filter;
+		char *sql = psprintf("SELECT count(*) FILTER (WHERE (%s) IS NOT TRUE), "
+		                     "count(*) FILTER (WHERE (%s) IS TRUE) FROM %s AS %s WHERE %s",
+		                     held_sql ? held_sql : "false", held_sql ? held_sql : "false",
+		                     target->relation_name, quote_identifier(target->alias),
+		                     ExpiredCondition(target, 1));
+		Oid types[1] = {TIMESTAMPTZOID};
+		Datum values[1] = {TimestampTzGetDatum(pass->cutoff)};
+		if (SPI_execute_with_args(sql, 1, types, values, nullptr, true, 0) != SPI_OK_SELECT)
+		{
+			elog(ERROR, "counting expired rows failed");
+		}
+		bool isnull;
+		count +=
+		    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		*held +=
+		    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	}
-	bool isnull;
-	const int64 count =
-	    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	*held = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	target->held_sql = held_sql;
+	target->tenant_filter = nullptr;
 	pg::Leave(scope);
 	return count;
 }
@@ -91,7 +106,7 @@ CountExpired(PolicyTarget *target, TimestampTz cutoff, Datum *partitions, int64 
 struct CountStep
 {
 	PolicyTarget *target;
-	TimestampTz cutoff;
+	TimestampTz as_of;
 	int64 count;
 	Datum partitions;
 	int64 held;
@@ -101,7 +116,7 @@ void
 CountStepRun(void *arg)
 {
 	CountStep *step = static_cast<CountStep *>(arg);
-	step->count = CountExpired(step->target, step->cutoff, &step->partitions, &step->held);
+	step->count = CountExpired(step->target, step->as_of, &step->partitions, &step->held);
 }
 
 void
@@ -125,7 +140,7 @@ PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *resu
 
 	if (target.relid != InvalidOid)
 	{
-		CountStep step = {&target, cutoff, 0, 0, 0};
+		CountStep step = {&target, as_of, 0, 0, 0};
 		ErrorData *error = pg::InSubtransaction(CountStepRun, &step);
 		if (error != nullptr)
 		{

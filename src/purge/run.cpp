@@ -56,8 +56,11 @@ struct Run
 	bool nonatomic;
 	int64 run_id;
 	TimestampTz started_at;
-	TimestampTz cutoff;
-	int64 rows_affected; /* deleted in place (the throttle counts these) */
+	TimestampTz cutoff;          /* of the current pass (the policy's own before the passes) */
+	List *passes;                /* Pass *: the policy's own cutoff, then one per tenant period */
+	TimestampTz earliest_cutoff; /* a partition is dropped only below every tenant's cutoff */
+	TimestampTz latest_cutoff;   /* a partition starting at or after it holds no expired row */
+	int64 rows_affected;         /* deleted in place (the throttle counts these) */
 	int64 rows_failed;
 	int64 rows_dropped; /* in dropped partitions */
 	int units;          /* purge_log rows written */
@@ -232,6 +235,10 @@ BuildLeafStatements(const Run *run, Leaf *leaf)
 	const char *alias = quote_identifier(target->alias);
 	const char *trigger = target->trigger_sql;
 	char *expired = ExpiredCondition(target, 1);
+	/* the trigger range of this pass, for this pass's tenants */
+	const char *in_range = target->tenant_filter == nullptr
+	                           ? psprintf("(%s) < $1", trigger)
+	                           : psprintf("(%s) < $1 AND %s", trigger, target->tenant_filter);
 	if (leaf->by_index)
 	{
 		leaf->select_first =
@@ -252,8 +259,8 @@ BuildLeafStatements(const Run *run, Leaf *leaf)
 		 */
 		leaf->select_first = nullptr;
 		leaf->select_next = psprintf("SELECT ctid, xmax = '0'::xid FROM %s WHERE ctid > $2 "
-		                             "AND (%s) < $1 LIMIT %d",
-		                             leaf->from_clause, trigger, target->batch_size);
+		                             "AND %s LIMIT %d",
+		                             leaf->from_clause, in_range, target->batch_size);
 	}
 	/*
 	 * The delete and the lock repeat the rule, so that a row changed since it was selected is
@@ -261,6 +268,10 @@ BuildLeafStatements(const Run *run, Leaf *leaf)
 	 * index: the planner must use a TID scan for the given rows, not rescan the expired range.
 	 */
 	char *recheck = psprintf("((%s) < $1) IS TRUE", trigger);
+	if (target->tenant_filter != nullptr)
+	{
+		recheck = psprintf("%s AND (%s) IS TRUE", recheck, target->tenant_filter);
+	}
 	if (target->keep_when_sql != nullptr)
 	{
 		recheck = psprintf("%s AND (%s) IS NOT TRUE", recheck, target->keep_when_sql);
@@ -284,7 +295,7 @@ BuildLeafStatements(const Run *run, Leaf *leaf)
 	 * delete always applies it.
 	 */
 	const bool keep_in_scan = target->keep_when_sql != nullptr && !target->keep_when_has_sublink;
-	const char *candidate = keep_in_scan ? expired : psprintf("(%s) < $1", trigger);
+	const char *candidate = keep_in_scan ? expired : in_range;
 	const char *busy = "array_agg(t) FILTER (WHERE NOT free)";
 	if (leaf->by_index)
 	{
@@ -1021,7 +1032,7 @@ DropExpiredPartitions(Run *run)
 	for (int i = 0; i < set.count && !OutOfTime(run); i++)
 	{
 		const Partition *partition = &set.items[i];
-		if (!partition->plain || !ExpiredByBounds(partition, run->cutoff))
+		if (!partition->plain || !ExpiredByBounds(partition, run->earliest_cutoff))
 		{
 			continue;
 		}
@@ -1067,7 +1078,7 @@ LeavesStepRun(Run *run, void *arg)
 	const PartitionSet set = ListPartitions(run->target.relid);
 	for (int i = 0; i < set.count; i++)
 	{
-		if (FreshByBounds(&set.items[i], run->cutoff))
+		if (FreshByBounds(&set.items[i], run->latest_cutoff))
 		{
 			step->skip = lappend_oid(step->skip, set.items[i].relid);
 		}
@@ -1154,6 +1165,8 @@ PrepareRunStep(Run *run, void *arg)
 		                errhint("Alter the policy's partition_interval, or drop the policy.")));
 	}
 	run->cutoff = ComputeCutoff(&run->target, run->started_at);
+	run->passes = PlanPasses(&run->target, run->started_at);
+	CutoffRange(run->passes, &run->earliest_cutoff, &run->latest_cutoff);
 	List *leaves = NIL;
 	List *all = find_all_inheritors(run->target.relid, AccessShareLock, nullptr);
 	ListCell *cell;
@@ -1287,18 +1300,27 @@ RunLocked(Run *run)
 	if (PrepareRun(run, &leaves) && run->target.partitioned_by_policy)
 	{
 		KeepPartitions(run);
+		run->cutoff = run->earliest_cutoff; /* what authorises each drop */
 		LeavesStep step = {DropExpiredPartitions(run), NIL};
 		leaves = Protected(run, LeavesStepRun, &step, true) ? step.leaves : NIL;
 	}
-	ListCell *cell;
-	foreach (cell, leaves)
+	ListCell *pass_cell;
+	foreach (pass_cell, leaves != NIL ? run->passes : NIL)
 	{
-		if (run->stopped_early)
+		const Pass *pass = static_cast<const Pass *>(lfirst(pass_cell));
+		run->cutoff = pass->cutoff;
+		run->target.tenant_filter = pass->tenant_filter;
+		ListCell *cell;
+		foreach (cell, leaves)
 		{
-			break;
+			if (run->stopped_early)
+			{
+				break;
+			}
+			PurgeLeaf(run, lfirst_oid(cell));
 		}
-		PurgeLeaf(run, lfirst_oid(cell));
 	}
+	run->cutoff = ComputeCutoff(&run->target, run->started_at);
 	if (run->units == 0)
 	{
 		/* every check is on record, also one that found nothing to do */

@@ -77,7 +77,18 @@ CREATE TABLE _retention.policy_change (
 );
 CREATE INDEX policy_change_policy_idx ON _retention.policy_change (policy_name, id);
 
+-- _retention.tenant_retain: per-tenant periods (retention.set_tenant_retain).
+CREATE TABLE _retention.tenant_retain (
+    policy_id bigint NOT NULL REFERENCES _retention.policy (id) ON DELETE CASCADE,
+    tenant    text NOT NULL,
+    retain    interval NOT NULL,
+    set_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    set_by    text NOT NULL,
+    PRIMARY KEY (policy_id, tenant)
+);
+
 SELECT pg_catalog.pg_extension_config_dump('_retention.policy', '');
+SELECT pg_catalog.pg_extension_config_dump('_retention.tenant_retain', '');
 SELECT pg_catalog.pg_extension_config_dump('_retention.policy_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('_retention.policy_state', '');
 SELECT pg_catalog.pg_extension_config_dump('_retention.run_id_seq', '');

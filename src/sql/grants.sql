@@ -17,6 +17,8 @@ GRANT EXECUTE ON FUNCTION
                            interval, interval, interval, int, int, interval, int, regclass,
                            boolean, text),
     retention.drop_policy(text),
+    retention.set_tenant_retain(text, text, interval),
+    retention.reset_tenant_retain(text, text),
     retention.preview(text, timestamptz),
     retention.subject_digest(text)
     TO PUBLIC;

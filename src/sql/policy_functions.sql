@@ -63,3 +63,17 @@ LANGUAGE C VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'retention_drop_policy';
 COMMENT ON FUNCTION retention.drop_policy(text) IS
     'removes a policy; its audit history in retention.purge_log stays';
+
+CREATE FUNCTION retention.set_tenant_retain(policy_name text, tenant text, retain interval)
+RETURNS void
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'retention_set_tenant_retain';
+COMMENT ON FUNCTION retention.set_tenant_retain(text, text, interval) IS
+    'gives one tenant its own retain, within the policy''s min_retain and max_retain';
+
+CREATE FUNCTION retention.reset_tenant_retain(policy_name text, tenant text)
+RETURNS void
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'retention_reset_tenant_retain';
+COMMENT ON FUNCTION retention.reset_tenant_retain(text, text) IS
+    'returns one tenant to the policy''s retain';

@@ -12,7 +12,8 @@ INSERT INTO cc_t SELECT g, now() - interval '2 years' FROM generate_series(1, 10
 SELECT retention.add_policy('cc', 'cc_t', 'created_at', '1 year', batch_size => 10);
 
 -- another session locks row 5 and, uncommitted, makes row 6 recent
-SELECT dblink_connect('other', format('dbname=%s', current_database()));
+SELECT dblink_connect('other', format('dbname=%s port=%s host=%s', current_database(), current_setting('port'),
+                                      split_part(current_setting('unix_socket_directories'), ',', 1)));
 SELECT dblink_exec('other', 'BEGIN');
 SELECT * FROM dblink('other', 'SELECT id FROM cc_t WHERE id = 5 FOR UPDATE') AS t(id int);
 SELECT dblink_exec('other', 'UPDATE cc_t SET created_at = now() WHERE id = 6');
