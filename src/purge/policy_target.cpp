@@ -10,6 +10,7 @@
 extern "C"
 {
 #include "rewrite/rewriteManip.h"
+#include "utils/jsonb.h"
 }
 
 namespace retention::purge
@@ -28,6 +29,53 @@ CopyText(HeapTuple row, TupleDesc desc, int column)
 
 } // namespace
 
+/*
+ * anonymize_bin maps column numbers to stored expressions. Builds the SET list and the
+ * condition that some column still differs from its replacement (IS DISTINCT FROM), which
+ * makes a second run over the same rows touch none.
+ */
+static void
+DeparseAnonymize(PolicyTarget *target)
+{
+	Jsonb *jsonb =
+	    DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(target->anonymize_bin)));
+	StringInfoData set;
+	StringInfoData differs;
+	initStringInfo(&set);
+	initStringInfo(&differs);
+	JsonbIterator *it = JsonbIteratorInit(&jsonb->root);
+	JsonbValue key;
+	JsonbValue value;
+	JsonbIteratorToken token;
+	while ((token = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+	{
+		if (token != WJB_KEY)
+		{
+			continue;
+		}
+		(void)JsonbIteratorNext(&it, &value, true);
+		const AttrNumber number = static_cast<AttrNumber>(
+		    pg_strtoint32(pnstrdup(key.val.string.val, key.val.string.len)));
+		char *stored = pnstrdup(value.val.string.val, value.val.string.len);
+		const char *column = get_attname(target->relid, number, true);
+		if (column == nullptr)
+		{
+			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+			                errmsg("a column anonymized by policy \"%s\" no longer exists",
+			                       target->name)));
+		}
+		char *what = psprintf("anonymize expression of policy \"%s\" for column \"%s\"",
+		                      target->name, column);
+		char *expression = catalog::DeparseExpression(stored, target->relid, target->alias, what);
+		appendStringInfo(&set, "%s%s = (%s)", set.len > 0 ? ", " : "", quote_identifier(column),
+		                 expression);
+		appendStringInfo(&differs, "%s%s.%s IS DISTINCT FROM (%s)", differs.len > 0 ? " OR " : "",
+		                 quote_identifier(target->alias), quote_identifier(column), expression);
+	}
+	target->set_sql = set.data;
+	target->differs_sql = psprintf("(%s)", differs.data);
+}
+
 bool
 LoadTarget(int64 id, PolicyTarget *target)
 {
@@ -38,7 +86,7 @@ LoadTarget(int64 id, PolicyTarget *target)
 	    "SELECT p.name, p.relid::oid, p.relation_name, p.trigger_bin, p.keep_when_bin, p.retain, "
 	    "p.grace, p.run_every, p.batch_size, p.version, p.timezone, p.action, p.enabled, "
 	    "coalesce(s.consecutive_failures, 0), p.partition_interval, p.premake, "
-	    "p.archive_to::oid, p.tenant_column::text "
+	    "p.archive_to::oid, p.tenant_column::text, p.anonymize_bin::text "
 	    "FROM _retention.policy AS p "
 	    "LEFT JOIN _retention.policy_state AS s ON s.policy_id = p.id WHERE p.id = $1",
 	    1, types, values, nullptr, true, 1);
@@ -76,6 +124,8 @@ LoadTarget(int64 id, PolicyTarget *target)
 	const Datum archive = SPI_getbinval(row, desc, 17, &isnull);
 	target->archive_to = isnull ? InvalidOid : DatumGetObjectId(archive);
 	target->tenant_column = CopyText(row, desc, 18);
+	target->anonymize_bin = CopyText(row, desc, 19);
+	target->anonymizes = strcmp(target->action, "anonymize") == 0;
 	target->tenant_periods = NIL;
 	if (target->tenant_column != nullptr)
 	{
@@ -125,6 +175,12 @@ PrepareTarget(PolicyTarget *target)
 		    catalog::DeparseExpression(target->keep_when_bin, target->relid, target->alias, what);
 		target->keep_when_has_sublink =
 		    checkExprHasSubLink(static_cast<Node *>(stringToNode(target->keep_when_bin)));
+	}
+	target->set_sql = nullptr;
+	target->differs_sql = nullptr;
+	if (target->anonymizes && target->anonymize_bin != nullptr)
+	{
+		DeparseAnonymize(target);
 	}
 	pg::Leave(scope);
 }
@@ -253,6 +309,10 @@ ExpiredCondition(const PolicyTarget *target, int cutoff_param)
 	if (target->keep_when_sql != nullptr)
 	{
 		condition = psprintf("%s AND (%s) IS NOT TRUE", condition, target->keep_when_sql);
+	}
+	if (target->differs_sql != nullptr)
+	{
+		condition = psprintf("%s AND %s", condition, target->differs_sql);
 	}
 	if (target->held_sql != nullptr)
 	{

@@ -43,6 +43,10 @@ struct PolicyTarget
 	char *tenant_column;   /* nullptr: none */
 	List *tenant_periods;  /* TenantPeriod *, ordered by retain */
 	char *tenant_filter;   /* the tenants of the current pass (see Pass); nullptr: all */
+	bool anonymizes;       /* action anonymize */
+	char *anonymize_bin;   /* {"attnum": stored tree, ...} as text */
+	char *set_sql;         /* "col" = (expr), ...: deparsed at Prepare() */
+	char *differs_sql;     /* a row still to anonymise: some column differs from its value */
 };
 
 /* One tenant's own retain (retention.set_tenant_retain). */

@@ -239,6 +239,10 @@ BuildLeafStatements(const Run *run, Leaf *leaf)
 	const char *in_range = target->tenant_filter == nullptr
 	                           ? psprintf("(%s) < $1", trigger)
 	                           : psprintf("(%s) < $1 AND %s", trigger, target->tenant_filter);
+	if (target->differs_sql != nullptr)
+	{
+		in_range = psprintf("%s AND %s", in_range, target->differs_sql); /* not yet anonymised */
+	}
 	if (leaf->by_index)
 	{
 		leaf->select_first =
@@ -275,6 +279,10 @@ BuildLeafStatements(const Run *run, Leaf *leaf)
 	if (target->keep_when_sql != nullptr)
 	{
 		recheck = psprintf("%s AND (%s) IS NOT TRUE", recheck, target->keep_when_sql);
+	}
+	if (target->differs_sql != nullptr)
+	{
+		recheck = psprintf("%s AND (%s) IS TRUE", recheck, target->differs_sql);
 	}
 	if (target->held_sql != nullptr)
 	{
@@ -328,7 +336,26 @@ BuildLeafStatements(const Run *run, Leaf *leaf)
 		                            leaf->from_clause, recheck);
 	}
 	leaf->delete_rc = SPI_OK_DELETE;
-	if (OidIsValid(target->archive_to))
+	if (target->anonymizes)
+	{
+		/* the same statements, updating the rows instead of deleting them */
+		const char *prefix = psprintf("DELETE FROM %s WHERE ", leaf->from_clause);
+		auto anonymized = [&](const char *remove) -> char *
+		{
+			if (remove == nullptr)
+			{
+				return nullptr;
+			}
+			Assert(strncmp(remove, prefix, strlen(prefix)) == 0);
+			return psprintf("UPDATE %s SET %s WHERE %s", leaf->from_clause, target->set_sql,
+			                remove + strlen(prefix));
+		};
+		leaf->range_first = anonymized(leaf->range_first);
+		leaf->range_next = anonymized(leaf->range_next);
+		leaf->delete_sql = anonymized(leaf->delete_sql);
+		leaf->delete_rc = SPI_OK_UPDATE;
+	}
+	else if (OidIsValid(target->archive_to))
 	{
 		/* archive_to: each removed row is first copied there, in the same statement */
 		const char *archive = ArchiveName(target);
@@ -618,7 +645,8 @@ void
 WriteUnit(Run *run, TimestampTz started_at, int64 rows, int64 failed, const char *status,
           const char *error)
 {
-	WriteAuditUnit(run, "delete", 0, started_at, rows, failed, status, error);
+	WriteAuditUnit(run, run->target.anonymizes ? "anonymize" : "delete", 0, started_at, rows,
+	               failed, status, error);
 }
 
 /*
@@ -918,7 +946,7 @@ Protected(Run *run, void (*step)(Run *, void *), void *arg, bool as_owner)
 	{
 		return true;
 	}
-	RecordStepError(run, error, "delete", 0);
+	RecordStepError(run, error, run->target.anonymizes ? "anonymize" : "delete", 0);
 	FreeErrorData(error);
 	return false;
 }
@@ -980,7 +1008,7 @@ KeepPartitions(Run *run)
 		{
 			error->message = psprintf("creating a partition of %s: %s", run->target.relation_name,
 			                          error->message);
-			RecordStepError(run, error, "delete", 0);
+			RecordStepError(run, error, run->target.anonymizes ? "anonymize" : "delete", 0);
 			FreeErrorData(error);
 		}
 		else
@@ -1145,12 +1173,6 @@ PrepareRunStep(Run *run, void *arg)
 		                errmsg("relation %s of policy \"%s\" no longer exists",
 		                       run->target.relation_name, run->target.name),
 		                errhint("Drop the policy, or alter it.")));
-	}
-	if (strcmp(run->target.action, "delete") != 0)
-	{
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		                errmsg("action \"%s\" of policy \"%s\" is not available yet",
-		                       run->target.action, run->target.name)));
 	}
 	PrepareTarget(&run->target);
 	(void)RefreshHolds(&run->target); /* re-read under a lock before each unit of work */
