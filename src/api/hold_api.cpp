@@ -4,6 +4,8 @@
  */
 #include "catalog/holds.hpp"
 #include "pg/sql_function.hpp"
+#include "pg/srf.hpp"
+#include "subjects/subjects.hpp"
 
 namespace
 {
@@ -41,5 +43,18 @@ extern "C"
 	RETENTION_SQL_FUNCTION(retention_random_key)
 	{
 		PG_RETURN_DATUM(retention::catalog::RandomKey());
+	}
+
+	RETENTION_SQL_FUNCTION(retention_erase_subject)
+	{
+		const retention::pg::Materialized result = retention::pg::BeginMaterialized(fcinfo);
+		retention::subjects::EraseSubject(TextArgument(fcinfo, 0), TextArgument(fcinfo, 1),
+		                                  &result);
+		return Datum(0);
+	}
+
+	RETENTION_SQL_FUNCTION(retention_export_subject)
+	{
+		PG_RETURN_DATUM(retention::subjects::ExportSubject(TextArgument(fcinfo, 0)));
 	}
 }

@@ -18,9 +18,10 @@ namespace
 {
 
 constexpr const char *HASHED_COLUMNS[] = {
-    "id",     "run_id", "started_at",    "finished_at",    "policy_name", "relation",
-    "kind",   "cutoff", "rows_affected", "rows_failed",    "partitions",  "subject_digest",
-    "status", "error",  "invoked_by",    "policy_version", "hold_id",     "prev_hash"};
+    "id",       "run_id", "started_at",    "finished_at",    "policy_name", "relation",
+    "kind",     "cutoff", "rows_affected", "rows_failed",    "partitions",  "subject_digest",
+    "status",   "error",  "invoked_by",    "policy_version", "hold_id",     "reason",
+    "prev_hash"};
 
 void
 AddInteger(policy::AuditHasher *hasher, uint64 value)
@@ -95,11 +96,11 @@ HashAuditTuple(HeapTuple tuple, TupleDesc desc)
 void
 WriteAudit(const AuditRecord *record)
 {
-	constexpr int COUNT = 16;
-	Oid types[COUNT] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
-	                    TEXTOID, TEXTOID,        TIMESTAMPTZOID, INT8OID,
-	                    INT8OID, TEXTARRAYOID,   TEXTOID,        TEXTOID,
-	                    TEXTOID, TEXTOID,        INT4OID,        INT8OID};
+	constexpr int COUNT = 17;
+	Oid types[COUNT] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID,
+	                    TEXTOID, TIMESTAMPTZOID, INT8OID,        INT8OID, TEXTARRAYOID,
+	                    TEXTOID, TEXTOID,        TEXTOID,        TEXTOID, INT4OID,
+	                    INT8OID, TEXTOID};
 	auto text = [](const char *value) { return value ? CStringGetTextDatum(value) : Datum(0); };
 	Datum values[COUNT] = {Int64GetDatum(record->run_id),
 	                       TimestampTzGetDatum(record->started_at),
@@ -116,7 +117,8 @@ WriteAudit(const AuditRecord *record)
 	                       text(record->error),
 	                       text(record->invoked_by),
 	                       Int32GetDatum(record->policy_version),
-	                       Int64GetDatum(record->hold_id)};
+	                       Int64GetDatum(record->hold_id),
+	                       text(record->reason)};
 	char nulls[COUNT];
 	for (int i = 0; i < COUNT; i++)
 	{
@@ -131,6 +133,7 @@ WriteAudit(const AuditRecord *record)
 	nulls[12] = record->error ? ' ' : 'n';
 	nulls[14] = record->policy_version != 0 ? ' ' : 'n';
 	nulls[15] = record->hold_id != 0 ? ' ' : 'n';
+	nulls[16] = record->reason ? ' ' : 'n';
 
 	const pg::Scope scope = pg::AsExtensionOwner();
 	/* prepared once per session: a run writes one row per batch */
@@ -140,8 +143,8 @@ WriteAudit(const AuditRecord *record)
 		SPIPlanPtr plan = SPI_prepare(
 		    "INSERT INTO retention.purge_log (run_id, started_at, finished_at, policy_name, "
 		    "relation, kind, cutoff, rows_affected, rows_failed, partitions, subject_digest, "
-		    "status, error, invoked_by, policy_version, hold_id) "
-		    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+		    "status, error, invoked_by, policy_version, hold_id, reason) "
+		    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
 		    COUNT, types);
 		if (plan == nullptr || SPI_keepplan(plan) != 0)
 		{

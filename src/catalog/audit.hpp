@@ -33,6 +33,7 @@ struct AuditRecord
 	const char *invoked_by;
 	int policy_version; /* 0: NULL */
 	int64 hold_id;      /* 0: NULL */
+	const char *reason; /* of a hold or an erasure */
 };
 
 void WriteAudit(const AuditRecord *record);

@@ -135,7 +135,7 @@ CurrentRoleName()
 
 void
 AuditHold(const char *kind, int64 hold_id, const char *policy_name, const char *relation,
-          const char *subject, const char *caller)
+          const char *subject, const char *caller, const char *reason)
 {
 	AuditRecord record = {};
 	record.started_at = GetCurrentTimestamp();
@@ -147,6 +147,7 @@ AuditHold(const char *kind, int64 hold_id, const char *policy_name, const char *
 	record.status = "ok";
 	record.invoked_by = caller;
 	record.hold_id = hold_id;
+	record.reason = reason;
 	WriteAudit(&record);
 }
 
@@ -299,7 +300,7 @@ PlaceHold(const char *reason, const char *policy_name, const char *tenant, const
 	const int64 id =
 	    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	pg::Leave(scope);
-	AuditHold("hold", id, policy_name, relation, subject, caller);
+	AuditHold("hold", id, policy_name, relation, subject, caller, reason);
 	SPI_finish();
 	return id;
 }
@@ -337,7 +338,7 @@ ReleaseHold(int64 hold_id)
 	                      "released_by = $2 WHERE id = $1",
 	                      2, update_types, update_values, nullptr, false, 0);
 	pg::Leave(scope);
-	AuditHold("release", hold_id, policy_name, relation, subject, caller);
+	AuditHold("release", hold_id, policy_name, relation, subject, caller, nullptr);
 	SPI_finish();
 }
 

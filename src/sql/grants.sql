@@ -7,6 +7,8 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA _retention FROM PUBLIC;
 REVOKE ALL ON FUNCTION retention.verify_audit() FROM PUBLIC;
 REVOKE ALL ON FUNCTION retention.place_hold(text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION retention.release_hold(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION retention.erase_subject(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION retention.export_subject(text) FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA retention TO PUBLIC;
 GRANT EXECUTE ON FUNCTION

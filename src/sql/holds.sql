@@ -61,3 +61,16 @@ SELECT h.id, h.reason, h.policy_name, h.relation, h.tenant, h.subject, h.placed_
 FROM _retention.hold AS h
 WHERE h.released_at IS NULL;
 COMMENT ON VIEW retention.holds IS 'active legal holds';
+
+CREATE FUNCTION retention.erase_subject(subject text, reason text)
+RETURNS TABLE (relation regclass, rows_erased bigint, rows_held bigint)
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'retention_erase_subject';
+COMMENT ON FUNCTION retention.erase_subject(text, text) IS
+    'deletes, in one transaction, every row of the subject in every relation with a subject_column, except held rows (GDPR art. 17)';
+
+CREATE FUNCTION retention.export_subject(subject text) RETURNS jsonb
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'retention_export_subject';
+COMMENT ON FUNCTION retention.export_subject(text) IS
+    'every row of the subject in every relation with a subject_column, as jsonb (GDPR art. 15)';

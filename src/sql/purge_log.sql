@@ -23,6 +23,7 @@ CREATE TABLE retention.purge_log (
     invoked_by     text NOT NULL,
     policy_version int,
     hold_id        bigint,
+    reason         text,
     prev_hash      bytea,
     hash           bytea NOT NULL,
     CONSTRAINT purge_log_pkey PRIMARY KEY (id),
