@@ -37,4 +37,11 @@ extern "C"
 		retention::purge::Preview(name, as_of, &result);
 		return Datum(0);
 	}
+
+	RETENTION_SQL_FUNCTION(retention_compliance_rows)
+	{
+		const retention::pg::Materialized result = retention::pg::BeginMaterialized(fcinfo);
+		retention::purge::ComplianceRows(&result);
+		return Datum(0);
+	}
 }

@@ -188,4 +188,105 @@ Preview(const char *policy_name, TimestampTz as_of, const pg::Materialized *resu
 	SPI_finish();
 }
 
+namespace
+{
+
+struct ComplianceStep
+{
+	PolicyTarget *target;
+	TimestampTz now;
+	bool has_oldest;
+	TimestampTz oldest;
+	int64 overdue;
+};
+
+void
+ComplianceStepRun(void *arg)
+{
+	ComplianceStep *step = static_cast<ComplianceStep *>(arg);
+	PolicyTarget *target = step->target;
+	/* rows expired already one run_every ago: a run should have removed them by now */
+	const pg::Scope zone = pg::Enter(GetUserId(), false, target->timezone);
+	const TimestampTz before = DatumGetTimestampTz(
+	    DirectFunctionCall2(timestamptz_mi_interval, TimestampTzGetDatum(step->now),
+	                        IntervalPGetDatum(&target->run_every)));
+	pg::Leave(zone);
+	Datum partitions;
+	int64 held;
+	step->overdue = CountExpired(target, before, &partitions, &held);
+
+	const pg::Scope scope = pg::Enter(target->owner, true, target->timezone);
+	char *condition = psprintf("(%s) IS NOT NULL", target->trigger_sql);
+	if (target->keep_when_sql != nullptr)
+	{
+		condition = psprintf("%s AND (%s) IS NOT TRUE", condition, target->keep_when_sql);
+	}
+	if (target->differs_sql != nullptr)
+	{
+		condition = psprintf("%s AND %s", condition, target->differs_sql);
+	}
+	if (target->held_sql != nullptr)
+	{
+		condition = psprintf("%s AND (%s) IS NOT TRUE", condition, target->held_sql);
+	}
+	char *sql =
+	    psprintf("SELECT min((%s)::timestamptz) FROM %s AS %s WHERE %s", target->trigger_sql,
+	             target->relation_name, quote_identifier(target->alias), condition);
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+	{
+		elog(ERROR, "finding the oldest row failed");
+	}
+	bool isnull;
+	const Datum oldest = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	step->has_oldest = !isnull;
+	step->oldest = isnull ? 0 : DatumGetTimestampTz(oldest);
+	pg::Leave(scope);
+}
+
+} // namespace
+
+void
+ComplianceRows(const pg::Materialized *result)
+{
+	const Oid view = get_relname_relid("compliance", get_namespace_oid("retention", false));
+	if (!superuser() && pg_class_aclcheck(view, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	{
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+		                errmsg("permission denied for view retention.compliance")));
+	}
+	SPI_connect();
+	List *ids = ListPolicyIds(false, false);
+	const TimestampTz now = GetCurrentTransactionStartTimestamp();
+	ListCell *cell;
+	foreach (cell, ids)
+	{
+		PolicyTarget target;
+		const int64 id = *static_cast<int64 *>(lfirst(cell));
+		if (!LoadTarget(id, &target))
+		{
+			continue;
+		}
+		Datum values[3] = {Int64GetDatum(id), 0, 0};
+		bool nulls[3] = {false, true, true};
+		if (target.relid != InvalidOid)
+		{
+			ComplianceStep step = {&target, now, false, 0, 0};
+			ErrorData *error = pg::InSubtransaction(ComplianceStepRun, &step);
+			if (error == nullptr)
+			{
+				values[1] = TimestampTzGetDatum(step.oldest);
+				nulls[1] = !step.has_oldest;
+				values[2] = Int64GetDatum(step.overdue);
+				nulls[2] = false;
+			}
+			else
+			{
+				FreeErrorData(error);
+			}
+		}
+		tuplestore_putvalues(result->store, result->desc, values, nulls);
+	}
+	SPI_finish();
+}
+
 } // namespace retention::purge

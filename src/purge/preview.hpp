@@ -12,4 +12,11 @@ namespace retention::purge
 
 void Preview(const char *policy_name, TimestampTz as_of, const pg::Materialized *result);
 
+/*
+ * Rows of _retention.compliance_rows(): per policy (all of them), the oldest trigger value
+ * still present outside holds and keep_when (and not yet anonymised), and the rows that were
+ * already expired one run_every ago. NULLs when the policy cannot be evaluated.
+ */
+void ComplianceRows(const pg::Materialized *result);
+
 } // namespace retention::purge

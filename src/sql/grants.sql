@@ -25,3 +25,5 @@ GRANT EXECUTE ON FUNCTION
     retention.subject_digest(text)
     TO PUBLIC;
 GRANT EXECUTE ON PROCEDURE retention.run(text) TO PUBLIC;
+-- read through retention.compliance, whose readers it checks itself
+GRANT EXECUTE ON FUNCTION _retention.compliance_rows() TO PUBLIC;

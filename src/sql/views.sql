@@ -99,3 +99,34 @@ SELECT c.id,
 FROM _retention.policy_change AS c;
 COMMENT ON VIEW retention.policy_changes IS
     'every change to a policy or a tenant override, with the resulting policy version';
+
+-- retention.compliance: is every policy being kept? Counts run as each relation's owner
+-- (_retention.compliance_rows checks that the caller may read this view).
+CREATE FUNCTION _retention.compliance_rows()
+RETURNS TABLE (policy_id bigint, oldest_trigger timestamptz, rows_overdue bigint)
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'retention_compliance_rows';
+
+CREATE VIEW retention.compliance AS
+SELECT p.name AS policy_name,
+       p.relation_name AS relation,
+       p.action,
+       p.retain,
+       p.run_every,
+       p.enabled,
+       (SELECT count(*) FROM _retention.tenant_retain AS t WHERE t.policy_id = p.id) AS tenant_periods,
+       c.oldest_trigger,
+       c.rows_overdue,
+       s.last_started_at AS last_run_at,
+       s.last_status,
+       CASE
+           WHEN NOT p.enabled THEN 'disabled'
+           WHEN s.last_status IN ('partial', 'failed') OR c.rows_overdue IS NULL THEN 'failing'
+           WHEN c.rows_overdue > 0 THEN 'overdue'
+           ELSE 'compliant'
+       END AS status
+FROM _retention.policy AS p
+LEFT JOIN _retention.compliance_rows() AS c ON c.policy_id = p.id
+LEFT JOIN _retention.policy_state AS s ON s.policy_id = p.id;
+COMMENT ON VIEW retention.compliance IS
+    'per policy: the oldest row still kept, rows overdue (expired one run_every ago), and disabled / failing / overdue / compliant';
