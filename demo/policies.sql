@@ -9,18 +9,12 @@
 -- seeds ask ("call recordings before the calls", seed 002): media, then email, then conversations
 -- (their messages go with them), then CDRs, and customer profiles last.
 --
--- Left out of this demo on purpose (features of the extension that a later demo will show):
---   * tenant overrides   - seed 000 lets each account shorten or extend a period, seed 002 lets each
---                          account choose 0-1095 days: tenant_column + retention.set_tenant_retain().
---   * anonymisation      - seed 001 anonymises the phone numbers of CDRs after 12 months: a second
---                          policy on call_detail_records with action => 'anonymize',
---                          anonymize => '{"caller_number": "NULL", "callee_number": "NULL"}'.
---   * legal holds        - retention.place_hold() / release_hold().
---   * erasure and export - GDPR articles 17 and 15: subject_column + retention.erase_subject() /
---                          retention.export_subject().
---   * the 2-day period of the HTTP email API (seed 001) - a second policy on email_content with
---                          keep_when => 'api <> ''http''' would express it; this demo keeps 7 days.
---   * archive_to, throttling (retention.max_rows_per_second), pg_cron scheduling.
+-- Also shown: per-tenant periods within bounds (seeds 000 and 002), phone numbers anonymised after
+-- 12 months (seed 001), partitions dropped whole (webhook deliveries); demo/run.sh adds a legal hold
+-- and a data-subject request (erasure and export, GDPR articles 17 and 15).
+-- Left out: the 2-day period of the HTTP email API (seed 001) - a second policy on email_content
+-- with keep_when => 'api <> ''http''' would express it; this demo keeps 7 days - and archive_to,
+-- throttling (retention.max_rows_per_second), pg_cron scheduling.
 
 -- Media received over chat channels: 30 days from the date of communication, and the period "cannot
 -- be prolonged" (seeds 000, 001): max_retain refuses any later attempt to raise it, for the policy
@@ -31,6 +25,7 @@ SELECT retention.add_policy(
     trigger    => 'received_at',
     retain     => '30 days',
     max_retain => '30 days',
+    tenant_column => 'tenant_id',    -- tenants may shorten it, never prolong it
     run_every  => '1 day',           -- seed 000: "once a day, we check whether any data needs to be deleted"
     priority   => 10
 ) AS policy_id;
@@ -54,6 +49,8 @@ SELECT retention.add_policy(
     relation   => 'conversations',
     trigger    => 'started_at',
     retain     => '6 months',
+    tenant_column  => 'tenant_id',
+    subject_column => 'customer_id', -- a customer's conversations, for erasure and export
     run_every  => '1 day',
     priority   => 30,
     batch_size => 5000
@@ -61,8 +58,7 @@ SELECT retention.add_policy(
 
 -- Call-detail records: deleted after 24 months. Seed 002 cleans call data every 2 hours with a
 -- 2-hour grace period, and bounds the per-account period to 0-1095 days ("0 means a minimum of
--- 2 hours"): min_retain / max_retain. (Anonymising their phone numbers after 12 months, seed 001,
--- is a second, anonymize policy: a later feature of this demo.)
+-- 2 hours"): min_retain / max_retain, tenant_column for the accounts' own periods.
 SELECT retention.add_policy(
     name       => 'call_detail_records',
     relation   => 'call_detail_records',
@@ -71,8 +67,26 @@ SELECT retention.add_policy(
     grace      => '2 hours',
     min_retain => '2 hours',
     max_retain => '1095 days',
+    tenant_column => 'tenant_id',
     run_every  => '2 hours',
     priority   => 40
+) AS policy_id;
+
+-- Wingtip Insurance (tenant 5) chose 400 days for its call data, within 0-1095 days.
+SELECT retention.set_tenant_retain('call_detail_records', '5', '400 days');
+
+-- Phone numbers inside call-detail records: anonymised after 12 months (seed 001), while the
+-- record itself stays for billing until the 24-month policy deletes it. Runs before it.
+SELECT retention.add_policy(
+    name       => 'cdr_phone_numbers',
+    relation   => 'call_detail_records',
+    trigger    => 'call_started_at',
+    retain     => '12 months',
+    grace      => '2 hours',
+    action     => 'anonymize',
+    anonymize  => '{"caller_number": "NULL", "callee_number": "NULL"}',
+    run_every  => '2 hours',
+    priority   => 35
 ) AS policy_id;
 
 -- Customer profiles: 30 days after contract termination or after 18 months without activity,
@@ -85,6 +99,7 @@ SELECT retention.add_policy(
     retain    => '30 days',
     keep_when => 'EXISTS (SELECT 1 FROM conversations c
                           WHERE c.customer_id = customer_profiles.id AND c.status <> ''closed'')',
+    subject_column => 'id',
     run_every => '1 day',
     priority  => 90
 ) AS policy_id;

@@ -8,7 +8,7 @@ set -euo pipefail
 
 RETENTION_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_MAJOR=${PG_MAJOR:-15}
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/$PG_MAJOR/bin} # another (relocated) installation may be given
 export PATH="$PG_BIN:$PATH"
 
 # Packages every command needs; callers may pass more.
