@@ -264,6 +264,7 @@ PlanPasses(const PolicyTarget *target, TimestampTz as_of)
 			Pass *pass = static_cast<Pass *>(palloc0(sizeof(Pass)));
 			pass->cutoff = CutoffFor(target, &period->retain, as_of);
 			pass->tenant_filter = psprintf("%s = ANY (%s)", column, TenantArray(target, group));
+			pass->tenant_pass = true;
 			passes = lappend(passes, pass);
 			group = NIL;
 		}

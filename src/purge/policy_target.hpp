@@ -43,6 +43,7 @@ struct PolicyTarget
 	char *tenant_column;   /* nullptr: none */
 	List *tenant_periods;  /* TenantPeriod *, ordered by retain */
 	char *tenant_filter;   /* the tenants of the current pass (see Pass); nullptr: all */
+	bool tenant_pass;      /* the current pass is for tenants with a period of their own */
 	bool anonymizes;       /* action anonymize */
 	char *anonymize_bin;   /* {"attnum": stored tree, ...} as text */
 	char *set_sql;         /* "col" = (expr), ...: deparsed at Prepare() */
@@ -66,6 +67,7 @@ struct Pass
 {
 	TimestampTz cutoff;
 	char *tenant_filter; /* SQL over the alias; nullptr: every row */
+	bool tenant_pass; /* for tenants with a period of their own (few rows, an index per tenant) */
 };
 
 /*

@@ -65,7 +65,8 @@ struct Run
 	int64 rows_dropped; /* in dropped partitions */
 	int units;          /* purge_log rows written */
 	int failed_units;
-	int lock_timeouts; /* DDL that gave up on a lock: retried next run, the run is partial */
+	int lock_timeouts;      /* DDL that gave up on a lock: retried next run, the run is partial */
+	int64 uncommitted_rows; /* removed by short batches since the last commit */
 	char *first_error;
 	bool stopped_early; /* max_runtime */
 	MemoryContext run_context;
@@ -129,9 +130,12 @@ IndexAccessMethod(Oid index_id)
 	return access_method;
 }
 
-/* Whether the leaf has a valid btree index whose first column is `column`. */
+/*
+ * Whether the leaf has a valid btree index whose first column is `column` (and, when `second`
+ * is given, whose second column is `second`).
+ */
 bool
-HasLeadingIndex(Relation rel, AttrNumber column)
+HasLeadingIndex(Relation rel, AttrNumber column, AttrNumber second = InvalidAttrNumber)
 {
 	bool found = false;
 	List *indexes = RelationGetIndexList(rel);
@@ -145,8 +149,10 @@ HasLeadingIndex(Relation rel, AttrNumber column)
 			continue;
 		}
 		Form_pg_index index = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple));
-		const bool usable = index->indisvalid && index->indnkeyatts >= 1 &&
+		const bool usable = index->indisvalid &&
+		                    index->indnkeyatts >= (second != InvalidAttrNumber ? 2 : 1) &&
 		                    index->indkey.values[0] == column &&
+		                    (second == InvalidAttrNumber || index->indkey.values[1] == second) &&
 		                    heap_attisnull(tuple, Anum_pg_index_indpred, nullptr);
 		ReleaseSysCache(tuple);
 		if (usable && IndexAccessMethod(index_id) == BTREE_AM_OID)
@@ -220,7 +226,18 @@ PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 		char *column = get_attname(target->relid, target->trigger_column, false);
 		const AttrNumber leaf_column = get_attnum(leaf_id, column);
 		Relation rel = relation_open(leaf_id, AccessShareLock);
-		leaf->by_index = WalkByIndex(run, rel, leaf_column, leaf->from_clause);
+		const AttrNumber tenant_column =
+		    target->tenant_pass ? get_attnum(leaf_id, target->tenant_column) : InvalidAttrNumber;
+		if (tenant_column > 0 && leaf_column > 0 &&
+		    HasLeadingIndex(rel, tenant_column, leaf_column))
+		{
+			/* a few tenants' rows, each a range of the (tenant, trigger) index: walk it */
+			leaf->by_index = true;
+		}
+		else
+		{
+			leaf->by_index = WalkByIndex(run, rel, leaf_column, leaf->from_clause);
+		}
 		relation_close(rel, AccessShareLock);
 		leaf->key_type = get_atttype(target->relid, target->trigger_column);
 	}
@@ -838,6 +855,7 @@ RunBatch(Run *run, Leaf *leaf, Cursor *cursor)
 	}
 	run->rows_affected += batch.deleted;
 	run->rows_failed += batch.failed;
+	run->uncommitted_rows += batch.deleted + batch.failed;
 	NoteError(run, batch.first_error);
 	return more;
 }
@@ -1152,7 +1170,16 @@ PurgeLeaf(Run *run, Oid leaf_id)
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(run->batch_context);
 		more = RunBatch(run, &leaf, &cursor);
-		CommitStep(run);
+		/*
+		 * A full batch commits; a short one (the end of a leaf or of a tenant pass) waits for
+		 * the next ones up to batch_size rows, so that many small tenant passes do not each
+		 * pay for a commit. The run's last work commits at its end.
+		 */
+		if (more || run->uncommitted_rows >= run->target.batch_size)
+		{
+			CommitStep(run);
+			run->uncommitted_rows = 0;
+		}
 		if (more)
 		{
 			Throttle(run);
@@ -1332,6 +1359,7 @@ RunLocked(Run *run)
 		const Pass *pass = static_cast<const Pass *>(lfirst(pass_cell));
 		run->cutoff = pass->cutoff;
 		run->target.tenant_filter = pass->tenant_filter;
+		run->target.tenant_pass = pass->tenant_pass;
 		ListCell *cell;
 		foreach (cell, leaves)
 		{
