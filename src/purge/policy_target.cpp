@@ -233,11 +233,33 @@ ComputeCutoff(const PolicyTarget *target, TimestampTz as_of)
 	return CutoffFor(target, &target->retain, as_of);
 }
 
+/* A timestamptz as an exact SQL literal ('2026-01-02 03:04:05.678901+00'). */
+static char *
+TimestampLiteral(TimestampTz value)
+{
+	struct pg_tm tm;
+	fsec_t fsec;
+	if (timestamp2tm(value, nullptr, &tm, &fsec, nullptr, nullptr) != 0)
+	{
+		ereport(ERROR,
+		        (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("cutoff out of range")));
+	}
+	return psprintf("'%04d-%02d-%02d %02d:%02d:%02d.%06d+00'::pg_catalog.timestamptz", tm.tm_year,
+	                tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	                static_cast<int>(fsec));
+}
+
+/* Periods up to which one pass with a CASE over the tenant groups beats a pass per group. */
+constexpr int CASE_GROUPS = 16;
+
 List *
 PlanPasses(const PolicyTarget *target, TimestampTz as_of)
 {
 	Pass *own = static_cast<Pass *>(palloc0(sizeof(Pass)));
 	own->cutoff = ComputeCutoff(target, as_of);
+	own->record_cutoff = own->cutoff;
+	own->earliest = own->cutoff;
+	own->latest = own->cutoff;
 	List *passes = list_make1(own);
 	if (target->tenant_periods == NIL)
 	{
@@ -245,7 +267,9 @@ PlanPasses(const PolicyTarget *target, TimestampTz as_of)
 	}
 	const char *column =
 	    psprintf("%s.%s", quote_identifier(target->alias), quote_identifier(target->tenant_column));
+	/* the tenants grouped by period (periods come ordered) */
 	List *everyone = NIL;
+	List *groups = NIL; /* Pass *, one per distinct period */
 	List *group = NIL;
 	ListCell *cell;
 	foreach (cell, target->tenant_periods)
@@ -263,15 +287,40 @@ PlanPasses(const PolicyTarget *target, TimestampTz as_of)
 		{
 			Pass *pass = static_cast<Pass *>(palloc0(sizeof(Pass)));
 			pass->cutoff = CutoffFor(target, &period->retain, as_of);
+			pass->record_cutoff = pass->cutoff;
+			pass->earliest = pass->cutoff;
+			pass->latest = pass->cutoff;
 			pass->tenant_filter = psprintf("%s = ANY (%s)", column, TenantArray(target, group));
 			pass->tenant_pass = true;
-			passes = lappend(passes, pass);
+			groups = lappend(groups, pass);
 			group = NIL;
 		}
 	}
+	if (list_length(groups) <= CASE_GROUPS)
+	{
+		/*
+		 * Few distinct periods: one pass, each row compared with its tenant's cutoff through a
+		 * CASE of hashed lookups; $1 (the latest cutoff) bounds the walk.
+		 */
+		StringInfoData cases;
+		initStringInfo(&cases);
+		foreach (cell, groups)
+		{
+			const Pass *pass = static_cast<const Pass *>(lfirst(cell));
+			appendStringInfo(&cases, " WHEN %s THEN %s", pass->tenant_filter,
+			                 TimestampLiteral(pass->cutoff));
+			own->earliest = Min(own->earliest, pass->cutoff);
+			own->latest = Max(own->latest, pass->cutoff);
+		}
+		own->tenant_filter = psprintf("(%s) < CASE%s ELSE %s END", target->trigger_sql, cases.data,
+		                              TimestampLiteral(own->cutoff));
+		own->cutoff = own->latest;
+		return passes;
+	}
+	/* many distinct periods: the other tenants first, then a pass per period */
 	own->tenant_filter =
 	    psprintf("(%s = ANY (%s)) IS NOT TRUE", column, TenantArray(target, everyone));
-	return passes;
+	return list_concat(passes, groups);
 }
 
 void
@@ -283,8 +332,8 @@ CutoffRange(List *passes, TimestampTz *earliest, TimestampTz *latest)
 	foreach (cell, passes)
 	{
 		const Pass *pass = static_cast<const Pass *>(lfirst(cell));
-		*earliest = Min(*earliest, pass->cutoff);
-		*latest = Max(*latest, pass->cutoff);
+		*earliest = Min(*earliest, pass->earliest);
+		*latest = Max(*latest, pass->latest);
 	}
 }
 

@@ -58,14 +58,19 @@ struct TenantPeriod
 };
 
 /*
- * A run goes over the relation once per distinct period: the policy's own cutoff for the
- * tenants without a period of their own, then one pass per distinct tenant period, for its
- * tenants. Each pass is a plain range condition on the trigger, so its batches walk an index
- * or the heap as any run does.
+ * The passes of a run over its relation. Without tenant periods, one pass at the policy's
+ * cutoff. With up to 16 distinct periods, still one pass: each row is compared with its
+ * tenant's cutoff through a CASE of hashed lookups, and the latest cutoff bounds the walk. With
+ * more, the tenants without a period of their own first, then one pass per distinct period,
+ * which walks a (tenant, trigger) index when there is one.
  */
 struct Pass
 {
-	TimestampTz cutoff;
+	TimestampTz cutoff; /* $1 of the pass's statements: the bound of its walk */
+	TimestampTz
+	    record_cutoff;    /* the cutoff its audit rows record: the policy's own or the period's */
+	TimestampTz earliest; /* the range of the cutoffs the pass applies */
+	TimestampTz latest;
 	char *tenant_filter; /* SQL over the alias; nullptr: every row */
 	bool tenant_pass; /* for tenants with a period of their own (few rows, an index per tenant) */
 };

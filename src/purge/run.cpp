@@ -58,6 +58,7 @@ struct Run
 	TimestampTz started_at;
 	TimestampTz cutoff;          /* of the current pass (the policy's own before the passes) */
 	List *passes;                /* Pass *: the policy's own cutoff, then one per tenant period */
+	TimestampTz record_cutoff;   /* what audit rows record (0: cutoff) */
 	TimestampTz earliest_cutoff; /* a partition is dropped only below every tenant's cutoff */
 	TimestampTz latest_cutoff;   /* a partition starting at or after it holds no expired row */
 	int64 rows_affected;         /* deleted in place (the throttle counts these) */
@@ -646,8 +647,8 @@ WriteAuditUnit(Run *run, const char *kind, Datum partitions, TimestampTz started
 	record.relation = run->target.relation_name;
 	record.kind = kind;
 	record.partitions = partitions;
-	record.cutoff = run->cutoff;
-	record.has_cutoff = run->cutoff != 0;
+	record.cutoff = run->record_cutoff != 0 ? run->record_cutoff : run->cutoff;
+	record.has_cutoff = record.cutoff != 0;
 	record.rows_affected = rows;
 	record.rows_failed = failed;
 	record.status = status;
@@ -1358,6 +1359,7 @@ RunLocked(Run *run)
 	{
 		const Pass *pass = static_cast<const Pass *>(lfirst(pass_cell));
 		run->cutoff = pass->cutoff;
+		run->record_cutoff = pass->record_cutoff;
 		run->target.tenant_filter = pass->tenant_filter;
 		run->target.tenant_pass = pass->tenant_pass;
 		ListCell *cell;
@@ -1371,6 +1373,7 @@ RunLocked(Run *run)
 		}
 	}
 	run->cutoff = ComputeCutoff(&run->target, run->started_at);
+	run->record_cutoff = 0;
 	if (run->units == 0)
 	{
 		/* every check is on record, also one that found nothing to do */
