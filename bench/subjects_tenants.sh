@@ -67,7 +67,7 @@ DISTINCT=$((ROWS / 10))
 for t in $(seq 0 9); do
 	psql_b <<SQL
 CREATE TABLE subj_$t (id bigint, subject_id int NOT NULL, created_at timestamptz NOT NULL, payload text);
-INSERT INTO subj_$t SELECT g, (g * 7919 + $t) % $DISTINCT, now() - (g % 365) * interval '1 day', repeat('x', 60)
+INSERT INTO subj_$t SELECT g, (g::bigint * 7919 + $t) % $DISTINCT, now() - (g % 365) * interval '1 day', repeat('x', 60)
 FROM generate_series(1, $ROWS) g;
 CREATE INDEX ON subj_$t (subject_id);
 SELECT retention.add_policy('subj_$t', 'subj_$t', 'created_at', '5 years', subject_column => 'subject_id',
@@ -99,7 +99,7 @@ say ""
 log "B. preparing the template of $((2 * TENANT_ROWS)) rows"
 psql_b <<SQL
 CREATE TABLE tenant_template AS
-SELECT g AS id, (g * 7919) % 2000 AS tenant, now() - interval '1 hour' - (g % 60) * interval '1 day'
+SELECT g AS id, ((g::bigint * 7919) % 2000)::int AS tenant, now() - interval '1 hour' - (g % 60) * interval '1 day'
        - (g % 3600) * interval '1 second' AS at, repeat('y', 60) AS payload
 FROM generate_series(1, $((2 * TENANT_ROWS))) g;
 SQL
