@@ -259,6 +259,22 @@ CheckOverridesWithinBounds(int64 policy_id, const char *policy_name, const Polic
 	pg::Leave(scope);
 	bool isnull;
 	const Datum outside = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (after->isnull[ARG_TENANT_COLUMN])
+	{
+		const pg::Scope count_scope = pg::AsExtensionOwner();
+		Oid id_type[1] = {INT8OID};
+		Datum id_value[1] = {Int64GetDatum(policy_id)};
+		SPI_execute_with_args("SELECT 1 FROM _retention.tenant_retain WHERE policy_id = $1", 1,
+		                      id_type, id_value, nullptr, true, 1);
+		pg::Leave(count_scope);
+		if (SPI_processed > 0)
+		{
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			                errmsg("policy \"%s\" has tenant periods and needs its tenant_column",
+			                       policy_name),
+			                errhint("Reset the tenants' periods first.")));
+		}
+	}
 	if (!isnull)
 	{
 		ereport(ERROR,

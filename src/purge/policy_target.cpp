@@ -304,6 +304,9 @@ PlanPasses(const PolicyTarget *target, TimestampTz as_of)
 		 */
 		StringInfoData cases;
 		initStringInfo(&cases);
+		/* most rows belong to tenants without a period of their own: one lookup for them */
+		appendStringInfo(&cases, " WHEN (%s = ANY (%s)) IS NOT TRUE THEN %s", column,
+		                 TenantArray(target, everyone), TimestampLiteral(own->cutoff));
 		foreach (cell, groups)
 		{
 			const Pass *pass = static_cast<const Pass *>(lfirst(cell));
@@ -312,8 +315,7 @@ PlanPasses(const PolicyTarget *target, TimestampTz as_of)
 			own->earliest = Min(own->earliest, pass->cutoff);
 			own->latest = Max(own->latest, pass->cutoff);
 		}
-		own->tenant_filter = psprintf("(%s) < CASE%s ELSE %s END", target->trigger_sql, cases.data,
-		                              TimestampLiteral(own->cutoff));
+		own->tenant_filter = psprintf("(%s) < CASE%s END", target->trigger_sql, cases.data);
 		own->cutoff = own->latest;
 		return passes;
 	}
