@@ -20,7 +20,8 @@
 #      vs TPS of the same pgbench before it, p99 latency.
 #   3. Partition width vs TPS: the same pgbench workload (fixed duration after a warm-up) on a
 #      plain table with the same rows, and on daily, weekly and monthly partitions of it; with
-#      -M prepared and -M simple (plan_cache_mode left at its default).
+#      -M prepared and -M simple (plan_cache_mode left at its default), in --rounds interleaved
+#      rounds; then, unmeasured, per-statement planning and execution times (pg_stat_statements).
 #
 # Targets: retention/DROP TABLE <= 1.2x (the whole run and the drops alone are both shown);
 # retention's longest stretch without a completed transaction under pgbench < 50 ms.
@@ -51,19 +52,25 @@ SECS=20
 QUICK=0
 OUT=""
 QUIET_MAX=300
+ROUNDS=2
+REPEAT=3
+rounds_given=0 repeat_given=0
 rows_given=0 days_given=0 expired_given=0 secs_given=0
 
 usage()
 {
 	cat <<'EOF'
 usage: bash bench/partition_drop.sh [--quick] [--rows N] [--days N] [--expired N] [--secs S]
-                                    [--out BASE] [--max-wait S]
+                                    [--repeat N] [--rounds N] [--out BASE] [--max-wait S]
   --rows N      rows per table (default 5000000), spread evenly over the days
   --days N      daily partitions holding data, ending today (default 400)
   --expired N   whole days expired: partitions to drop (default 200)
-  --secs S      part 3: seconds of each measured pgbench run (after a warm-up); part 2: the
-                shortest pgbench window after a purge starts (default 20)
-  --quick       smoke run: 500000 rows, 40 days, 20 expired, 5 s pgbench runs (unless given)
+  --secs S      part 3: seconds of each measured pgbench run, after a warm-up (default 20)
+  --repeat N    part 1: rounds (three fresh tables each); medians are reported (default 3;
+                1 with --quick)
+  --rounds N    part 3: rounds over all tables and both protocols (default 2; 1 with --quick)
+  --quick       smoke run: 500000 rows, 40 days, 20 expired, 5 s pgbench runs, 1 round of
+                parts 1 and 3 (unless given)
   --out BASE    results go to bench/results/BASE.{txt,json} (default partition_drop, or
                 partition_drop.quick with --quick)
   --max-wait S  before each measured phase, wait up to S s (default 300) until other processes
@@ -81,6 +88,10 @@ while [ $# -gt 0 ]; do
 	--expired=*) EXPIRED=${1#*=}; expired_given=1; shift ;;
 	--secs) SECS=${2:?--secs needs a value}; secs_given=1; shift 2 ;;
 	--secs=*) SECS=${1#*=}; secs_given=1; shift ;;
+	--repeat) REPEAT=${2:?--repeat needs a value}; repeat_given=1; shift 2 ;;
+	--repeat=*) REPEAT=${1#*=}; repeat_given=1; shift ;;
+	--rounds) ROUNDS=${2:?--rounds needs a value}; rounds_given=1; shift 2 ;;
+	--rounds=*) ROUNDS=${1#*=}; rounds_given=1; shift ;;
 	--quick) QUICK=1; shift ;;
 	--out) OUT=${2:?--out needs a value}; shift 2 ;;
 	--out=*) OUT=${1#*=}; shift ;;
@@ -91,17 +102,23 @@ while [ $# -gt 0 ]; do
 	esac
 done
 PRE=10    # part 2: seconds of pgbench before the purge starts (the first 2 s are not counted)
+POST=3    # part 2: seconds of pgbench after the purge ends
+DIAG_SECS=3 # part 3: seconds of the diagnostic pgbench run per table and protocol
+PGB_MAX=1800 # part 2: pgbench -T (it is stopped POST s after the purge)
 WARMUP=5  # part 3: seconds of pgbench before each measured run
 if [ "$QUICK" = 1 ]; then
 	[ "$rows_given" = 1 ] || ROWS=500000
 	[ "$days_given" = 1 ] || DAYS=40
 	[ "$expired_given" = 1 ] || EXPIRED=20
 	[ "$secs_given" = 1 ] || SECS=5
+	[ "$rounds_given" = 1 ] || ROUNDS=1
+	[ "$repeat_given" = 1 ] || REPEAT=1
 	PRE=5
+	POST=2
 	WARMUP=2
 	[ "$QUIET_MAX" != 300 ] || QUIET_MAX=30
 fi
-for v in "$ROWS" "$DAYS" "$EXPIRED" "$SECS" "$QUIET_MAX"; do
+for v in "$ROWS" "$DAYS" "$EXPIRED" "$SECS" "$QUIET_MAX" "$ROUNDS" "$REPEAT"; do
 	[[ $v =~ ^[0-9]+$ ]] || { echo "not a non-negative integer: $v" >&2; exit 2; }
 done
 [ "$DAYS" -ge 3 ] || { echo "--days must be at least 3" >&2; exit 2; }
@@ -111,6 +128,8 @@ if [ "$EXPIRED" -lt 1 ] || [ "$EXPIRED" -gt $((DAYS - 2)) ]; then
 fi
 [ "$ROWS" -ge "$DAYS" ] || { echo "--rows must be at least --days" >&2; exit 2; }
 [ "$SECS" -ge 2 ] || { echo "--secs must be at least 2" >&2; exit 2; }
+[ "$ROUNDS" -ge 1 ] || { echo "--rounds must be at least 1" >&2; exit 2; }
+[ "$REPEAT" -ge 1 ] || { echo "--repeat must be at least 1" >&2; exit 2; }
 PREMAKE=4
 [ -n "$OUT" ] || { [ "$QUICK" = 1 ] && OUT=partition_drop.quick || OUT=partition_drop; }
 
@@ -209,14 +228,18 @@ ratio_of() # ratio_of A B: A / B with 3 decimals, null when either is missing or
 # not this script's (nor its cluster's) and the CPU time stolen by the hypervisor, and waits
 # first (up to --max-wait s) until they leave the machine nearly idle.
 #
-# cpu_snapshot: "pid:starttime ticks comm" of every user-space process not ours.
+# cpu_snapshot: "pid:starttime ticks write_bytes comm" of every user-space process not ours.
 cpu_snapshot()
 {
 	local pm=0
 	if [ -n "${PGDATA:-}" ] && [ -f "$PGDATA/postmaster.pid" ]; then
 		pm=$(head -1 "$PGDATA/postmaster.pid")
 	fi
-	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v self="$$" -v pm="$pm" '
+	{
+		grep -H '^write_bytes' /proc/[0-9]*/io 2>/dev/null || true
+		cat /proc/[0-9]*/stat 2>/dev/null || true
+	} | awk -v self="$$" -v pm="$pm" '
+		/^\/proc\// { split($0, w, "/"); wb[w[3]] = $2; next }
 		{
 			pid = $1 + 0
 			comm = $0; sub(/^[0-9]+ \(/, "", comm); sub(/\) [A-Za-z] .*$/, "", comm)
@@ -233,30 +256,35 @@ cpu_snapshot()
 					if (q == self || q == pm) { ours = 1; break }
 					q = ppid[q]
 				}
-				if (!ours) printf "%s:%s %d %s\n", p, start[p], ticks[p], name[p]
+				if (!ours) printf "%s:%s %d %d %s\n", p, start[p], ticks[p], wb[p] + 0, name[p]
 			}
 		}'
 }
 steal_ticks() { awk '/^cpu / { print $9 }' /proc/stat; }
 
-# foreign_cpu BEFORE AFTER: "<CPU s of other processes between the snapshots> <top comm>"
+# foreign_cpu BEFORE AFTER: "<CPU s of other processes between the snapshots> <top comm>
+# <bytes they wrote to storage>" (processes born in between count whole; ones that ended are
+# not seen)
 foreign_cpu()
 {
 	awk -v hz="$(getconf CLK_TCK)" '
-		NR == FNR { before[$1] = $2; next }
+		NR == FNR { before[$1] = $2; wbefore[$1] = $3; next }
 		{
 			d = $2 - (($1 in before) ? before[$1] : 0)
 			if (d < 0) d = 0
 			sum += d
-			if (d > tv) { tv = d; top = $3 }
+			if (d > tv) { tv = d; top = $4 }
+			w = $3 - (($1 in wbefore) ? wbefore[$1] : 0)
+			if (w > 0) wsum += w
 		}
-		END { printf "%.2f %s\n", sum / hz, (top == "" ? "-" : top) }' "$1" "$2"
+		END { printf "%.2f %s %.0f\n", sum / hz, (top == "" ? "-" : top), wsum }' "$1" "$2"
 }
 
-# wait_quiet: until, over 3 s, other processes use < 0.3 CPU-s and < 0.3 CPU-s are stolen.
+# wait_quiet: until, over 3 s, other processes use < 0.3 CPU-s and write < 3 MB, and < 0.3
+# CPU-s are stolen.
 wait_quiet()
 {
-	local waited=0 cpu top s0 s1 steal
+	local waited=0 cpu top wb s0 s1 steal
 	[ "$QUIET_MAX" -gt 0 ] || return 0
 	while :; do
 		cpu_snapshot >"$RETENTION_TMP/quiet.a"
@@ -264,14 +292,14 @@ wait_quiet()
 		sleep 3
 		cpu_snapshot >"$RETENTION_TMP/quiet.b"
 		s1=$(steal_ticks)
-		read -r cpu top <<<"$(foreign_cpu "$RETENTION_TMP/quiet.a" "$RETENTION_TMP/quiet.b")"
+		read -r cpu top wb <<<"$(foreign_cpu "$RETENTION_TMP/quiet.a" "$RETENTION_TMP/quiet.b")"
 		steal=$(calc "($s1 - $s0) / $(getconf CLK_TCK)")
-		awk "BEGIN { exit !($cpu < 0.3 && $steal < 0.3) }" && break
+		awk "BEGIN { exit !($cpu < 0.3 && $steal < 0.3 && $wb < 3 * 1048576) }" && break
 		if [ "$waited" -ge "$QUIET_MAX" ]; then
-			problem "the machine stayed busy (in 3 s others used $cpu CPU-s, top: $top; $steal CPU-s stolen); measuring anyway"
+			problem "the machine stayed busy (in 3 s others used $cpu CPU-s, top: $top, and wrote $((wb / 1048576)) MB; $steal CPU-s stolen); measuring anyway"
 			break
 		fi
-		[ "$waited" != 0 ] || printf '   waiting for a quiet machine (others used %s CPU-s in 3 s, top: %s)\n' "$cpu" "$top"
+		[ "$waited" != 0 ] || printf '   waiting for a quiet machine (in 3 s others used %s CPU-s, top: %s, and wrote %s MB)\n' "$cpu" "$top" "$((wb / 1048576))"
 		waited=$((waited + 3))
 	done
 	[ "$waited" = 0 ] || printf '   waited %s s for a quiet machine\n' "$waited"
@@ -287,16 +315,20 @@ phase_begin()
 }
 phase_end()
 {
-	local cpu top steal dur share
+	local cpu top wb steal dur share
 	cpu_snapshot >"$RETENTION_TMP/phase.b"
 	steal=$(calc "($(steal_ticks) - $PHASE_STEAL0) / $(getconf CLK_TCK)")
 	dur=$(calc "$(now_s) - $PHASE_T0")
-	read -r cpu top <<<"$(foreign_cpu "$RETENTION_TMP/phase.a" "$RETENTION_TMP/phase.b")"
+	read -r cpu top wb <<<"$(foreign_cpu "$RETENTION_TMP/phase.a" "$RETENTION_TMP/phase.b")"
+	jnum "$1.other_write_bytes" "$wb"
+	if awk "BEGIN { exit !($wb / $dur > 2 * 1048576) }"; then
+		problem "$2: other processes wrote $((wb / 1048576)) MB during the phase ($(calc "$wb / 1048576 / $dur" | cut -d. -f1) MB/s)"
+	fi
 	share=$(calc "($cpu + $steal) / ($dur * $(nproc))")
 	jnum "$1.other_cpu_s" "$cpu"
 	jnum "$1.stolen_cpu_s" "$steal"
 	jnum "$1.other_cpu_share" "$share"
-	if awk "BEGIN { exit !($share > 0.05) }"; then
+	if awk "BEGIN { exit !($share > 0.05 && $cpu + $steal >= 0.05) }"; then
 		problem "$2: other processes used $cpu CPU-s and $steal CPU-s were stolen during the phase ($(calc "100 * $share" | cut -d. -f1)% of the machine; top: $top)"
 	fi
 }
@@ -337,6 +369,7 @@ publish()
 on_exit()
 {
 	local rc=$?
+	set +e # (scripts/lib.sh's stop_cluster must run whatever fails here)
 	if [ -n "${PGB_PID:-}" ]; then kill "$PGB_PID" 2>/dev/null || true; wait "$PGB_PID" 2>/dev/null || true; fi
 	if [ "$PUBLISHED" = 0 ] && [ -s "${JSON:-}" ]; then
 		publish "$JSON" "$RESULTS_DIR/$OUT.failed.json" || true
@@ -644,11 +677,12 @@ retention_log()
 		       (SELECT coalesce(min(cutoff)::text, '') FROM r),
 		       (SELECT coalesce(round(extract(epoch FROM min(started_at))::numeric, 6), 0) FROM d),
 		       (SELECT coalesce(round(extract(epoch FROM max(finished_at))::numeric, 6), 0) FROM x),
+		       (SELECT coalesce(round(extract(epoch FROM min(started_at))::numeric, 6), 0) FROM x),
 		       (SELECT coalesce(replace(min(error), E'\n', ' '), '') FROM r),
 		       (SELECT count(*) FROM r WHERE status <> 'ok')
 		FROM (SELECT 1) one")
 	IFS='|' read -r L_DROPS L_DROPS_OK L_DROP_ROWS L_DROP_SUM L_DROP_SPAN L_DROP_MAX L_DROP_GAP \
-		L_DEL_UNITS L_DEL_ROWS L_DEL_SPAN L_STATUSES L_CUTOFF L_FIRST_DROP_START L_LAST_DEL_END \
+		L_DEL_UNITS L_DEL_ROWS L_DEL_SPAN L_STATUSES L_CUTOFF L_FIRST_DROP_START L_LAST_DEL_END L_DEL_FIRST_START \
 		L_ERROR L_NOT_OK <<<"$r"
 	jnum "$1.purge_log.drop_units" "$L_DROPS"
 	jnum "$1.purge_log.drop_units_ok" "$L_DROPS_OK"
@@ -669,110 +703,156 @@ retention_log()
 # ---------------------------------------------------------------------------------------------
 # 1. drop speed
 
-log "1a. retention: building bench_ev"
-t=$(now_s)
-build_daily bench_ev
-jnum .part1.build_s "$(calc "$(now_s) - $t")"
-echo "   built in $(calc "$(now_s) - $t" | cut -d. -f1) s"
-table_checks bench_ev "bench_ev"
-jnum .part1.table_bytes "$(q1 "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('bench_ev')")"
-setup_retention bench_ev ev
-IFS='|' read -r P_CUTOFF P_ROWS _ <<<"$PREVIEW"
-jstr .part1.retention.preview_cutoff "$P_CUTOFF"
-jnum .part1.retention.preview_rows_expired "$P_ROWS"
-STRADDLE_RELID=$(q1 "SELECT 'bench_ev_p$(date -d "$STRADDLE" +%Y%m%d)'::regclass::oid")
-STRADDLE_IDX=$(q1 "SELECT indexrelid FROM pg_index WHERE indrelid = $STRADDLE_RELID")
-q1 "VACUUM ANALYZE bench_ev"
-before=$(q1 "SELECT coalesce(max(id), 0) FROM retention.purge_log")
-run_timed .part1.retention "1a. CALL retention.run('ev')" purge_retention ev
-R_WALL=$WALL R_WAL=$WAL R_T0=$T0
-R_WAL_STRADDLE=$(wal_bytes_rel "$LSN0" "$LSN1" "$STRADDLE_RELID" "$STRADDLE_IDX")
-jnum .part1.retention.wal_bytes_straddling_partition "$R_WAL_STRADDLE"
-pss_top .part1.retention
-R_PSS=$PSS_TOP
-retention_log .part1.retention ev "$before"
-R_DROPS=$L_DROPS R_DROPS_OK=$L_DROPS_OK R_DROP_SUM=$L_DROP_SUM
-R_DROP_SPAN=$L_DROP_SPAN R_DROP_MAX=$L_DROP_MAX R_DROP_GAP=$L_DROP_GAP R_DEL_UNITS=$L_DEL_UNITS
-R_DEL_ROWS=$L_DEL_ROWS R_DEL_SPAN=$L_DEL_SPAN R_CUTOFF=$L_CUTOFF
-R_BEFORE_DROPS=$(calc "$L_FIRST_DROP_START - $R_T0")
-R_AFTER_DEL=$(calc "$T1 - $L_LAST_DEL_END")
-jnum .part1.retention.call_start_to_first_drop_s "$R_BEFORE_DROPS"
-jnum .part1.retention.delete_end_to_call_return_s "$R_AFTER_DEL"
-check "1a drop_partition units" "$EXPIRED" "$L_DROPS"
-check "1a drop_partition units ok" "$EXPIRED" "$L_DROPS_OK"
-check "1a purge_log statuses" ok "$L_STATUSES"
-check "1a sum(rows_affected) of the drops" "$EXPIRED_ROWS" "$L_DROP_ROWS"
-check "1a expected partitions left" 0 "$(left_of x "$(expected_names bench_ev)")"
-check "1a partitions left" "$((PARTS_TOTAL - EXPIRED))" "$(q1 "SELECT count(*) FROM bench_parts('bench_ev')")"
-check "1a rows below the run's cutoff left" 0 "$(q1 "SELECT count(*) FROM bench_ev WHERE at < '$R_CUTOFF'")"
-check "1a rows left" "$((ROWS - EXPIRED_ROWS - L_DEL_ROWS))" "$(q1 "SELECT count(*) FROM bench_ev")"
-check "1a verify_audit()" t "$(q1 "SELECT ok FROM retention.verify_audit()")"
-printf '   drops: %s, %s rows; first start .. last finish %.3f s (units sum %.3f s, longest %.4f s); delete of the straddling partition: %s rows in %.3f s\n' \
-	"$L_DROPS" "$L_DROP_ROWS" "$L_DROP_SPAN" "$L_DROP_SUM" "$L_DROP_MAX" "$L_DEL_ROWS" "$L_DEL_SPAN"
-q1 "SELECT retention.drop_policy('ev')" >/dev/null
-q1 "DROP TABLE bench_ev"
+# One round: the three tables built afresh one after the other, each purged right after its
+# build. Figures go to .part1.rounds[R-1] and P1[R.name].
+declare -A P1
+part1_round()
+{
+	local r=$1 k=".part1.rounds[$(($1 - 1))]" before pm_before straddle_relid straddle_idx
 
-log "1b. plain DROP TABLE: building bench_dt"
-build_daily bench_dt
-table_checks bench_dt "bench_dt"
-DT_NAMES=$(expected_names bench_dt)
-check "1b names = partitions expired by bounds" "$DT_NAMES" \
-	"$(q1 "SELECT string_agg(name, ',' ORDER BY lower) FROM bench_parts('bench_dt', now() - interval '$RETAIN')")"
-q1 "VACUUM ANALYZE bench_dt"
-run_timed .part1.drop "1b. DROP TABLE x $EXPIRED, one per transaction" purge_drop "$DT_NAMES"
-D_WALL=$WALL D_WAL=$WAL
-D_SPAN=$(sed -n 's/.*bench_span=\([0-9.]*\).*/\1/p' "$RETENTION_TMP/_part1_drop.err" | head -1)
-jnum .part1.drop.server_span_s "$D_SPAN"
-pss_top .part1.drop
-D_PSS=$PSS_TOP
-check "1b expected partitions left" 0 "$(left_of x "$DT_NAMES")"
-check "1b partitions left" "$((PARTS_TOTAL - EXPIRED))" "$(q1 "SELECT count(*) FROM bench_parts('bench_dt')")"
-q1 "DROP TABLE bench_dt"
+	log "1a. round $r/$REPEAT: retention: building bench_ev"
+	t=$(now_s)
+	build_daily bench_ev
+	jnum "$k.build_s" "$(calc "$(now_s) - $t")"
+	echo "   built in $(calc "$(now_s) - $t" | cut -d. -f1) s"
+	table_checks bench_ev "[$r] bench_ev"
+	jnum .part1.table_bytes "$(q1 "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('bench_ev')")"
+	setup_retention bench_ev ev
+	IFS='|' read -r P_CUTOFF P_ROWS _ <<<"$PREVIEW"
+	jstr "$k.retention.preview_cutoff" "$P_CUTOFF"
+	jnum "$k.retention.preview_rows_expired" "$P_ROWS"
+	straddle_relid=$(q1 "SELECT 'bench_ev_p$(date -d "$STRADDLE" +%Y%m%d)'::regclass::oid")
+	straddle_idx=$(q1 "SELECT indexrelid FROM pg_index WHERE indrelid = $straddle_relid")
+	q1 "VACUUM ANALYZE bench_ev"
+	before=$(q1 "SELECT coalesce(max(id), 0) FROM retention.purge_log")
+	run_timed "$k.retention" "1a. [$r] CALL retention.run('ev')" purge_retention ev
+	P1[$r.r_wall]=$WALL P1[$r.r_wal]=$WAL
+	P1[$r.r_wal_straddle]=$(wal_bytes_rel "$LSN0" "$LSN1" "$straddle_relid" "$straddle_idx")
+	P1[$r.r_wal_drops]=$((WAL - P1[$r.r_wal_straddle]))
+	jnum "$k.retention.wal_bytes_straddling_partition" "${P1[$r.r_wal_straddle]}"
+	jnum "$k.retention.wal_bytes_without_straddling_partition" "${P1[$r.r_wal_drops]}"
+	pss_top "$k.retention"
+	R_PSS=$PSS_TOP
+	retention_log "$k.retention" ev "$before"
+	P1[$r.r_drops_ok]=$L_DROPS_OK P1[$r.r_drop_sum]=$L_DROP_SUM P1[$r.r_drop_span]=$L_DROP_SPAN
+	P1[$r.r_drop_max]=$L_DROP_MAX P1[$r.r_drop_gap]=$L_DROP_GAP P1[$r.r_del_units]=$L_DEL_UNITS
+	P1[$r.r_del_rows]=$L_DEL_ROWS P1[$r.r_del_span]=$L_DEL_SPAN
+	P1[$r.r_drop_to_del]=$(calc "$L_DEL_FIRST_START - $L_FIRST_DROP_START")
+	P1[$r.r_before]=$(calc "$L_FIRST_DROP_START - $T0")
+	P1[$r.r_after]=$(calc "$T1 - $L_LAST_DEL_END")
+	jnum "$k.retention.first_drop_start_to_delete_start_s" "${P1[$r.r_drop_to_del]}"
+	jnum "$k.retention.call_start_to_first_drop_s" "${P1[$r.r_before]}"
+	jnum "$k.retention.delete_end_to_call_return_s" "${P1[$r.r_after]}"
+	check "1a [$r] drop_partition units" "$EXPIRED" "$L_DROPS"
+	check "1a [$r] drop_partition units ok" "$EXPIRED" "$L_DROPS_OK"
+	check "1a [$r] purge_log statuses" ok "$L_STATUSES"
+	check "1a [$r] sum(rows_affected) of the drops" "$EXPIRED_ROWS" "$L_DROP_ROWS"
+	check "1a [$r] expected partitions left" 0 "$(left_of x "$(expected_names bench_ev)")"
+	check "1a [$r] partitions left" "$((PARTS_TOTAL - EXPIRED))" "$(q1 "SELECT count(*) FROM bench_parts('bench_ev')")"
+	check "1a [$r] rows below the run's cutoff left" 0 "$(q1 "SELECT count(*) FROM bench_ev WHERE at < '$L_CUTOFF'")"
+	check "1a [$r] rows left" "$((ROWS - EXPIRED_ROWS - L_DEL_ROWS))" "$(q1 "SELECT count(*) FROM bench_ev")"
+	check "1a [$r] verify_audit()" t "$(q1 "SELECT ok FROM retention.verify_audit()")"
+	printf '   drops: %s, %s rows; first start .. last finish %.3f s (units sum %.3f s, longest %.4f s); delete of the straddling partition: %s rows in %.3f s\n' \
+		"$L_DROPS" "$L_DROP_ROWS" "$L_DROP_SPAN" "$L_DROP_SUM" "$L_DROP_MAX" "$L_DEL_ROWS" "$L_DEL_SPAN"
+	q1 "SELECT retention.drop_policy('ev')" >/dev/null
+	q1 "DROP TABLE bench_ev"
 
-log "1c. pg_partman $PARTMAN_VERSION: building bench_pm"
-build_partman bench_pm
-table_checks bench_pm "bench_pm"
-PM_NAMES=$(expected_names bench_pm partman)
-check "1c names = partitions expired by bounds" "$PM_NAMES" \
-	"$(q1 "SELECT string_agg(name, ',' ORDER BY lower) FROM bench_parts('bench_pm', now() - interval '$RETAIN')")"
-setup_partman bench_pm
-q1 "VACUUM ANALYZE bench_pm"
-pm_before=$(q1 "SELECT count(*) FROM bench_parts('bench_pm')")
-run_timed .part1.partman "1c. SELECT partman.run_maintenance('public.bench_pm')" purge_partman bench_pm
-M_WALL=$WALL M_WAL=$WAL
-pss_top .part1.partman
-M_PSS=$PSS_TOP
-M_LEFT=$(q1 "SELECT count(*) FROM bench_parts('bench_pm')")
-M_DROPPED=$((pm_before - M_LEFT))
-jnum .part1.partman.partitions_dropped "$M_DROPPED"
-check "1c partitions dropped" "$EXPIRED" "$M_DROPPED"
-check "1c expected partitions left" 0 "$(left_of x "$PM_NAMES")"
-check "1c rows left" "$((ROWS - EXPIRED_ROWS))" "$(q1 "SELECT count(*) FROM bench_pm")"
-q1 "DROP TABLE bench_pm"
-q1 "DELETE FROM partman.part_config WHERE parent_table = 'public.bench_pm'"
-q1 "DROP TABLE IF EXISTS partman.template_public_bench_pm"
+	log "1b. round $r/$REPEAT: plain DROP TABLE: building bench_dt"
+	build_daily bench_dt
+	table_checks bench_dt "[$r] bench_dt"
+	DT_NAMES=$(expected_names bench_dt)
+	check "1b [$r] names = partitions expired by bounds" "$DT_NAMES" \
+		"$(q1 "SELECT string_agg(name, ',' ORDER BY lower) FROM bench_parts('bench_dt', now() - interval '$RETAIN')")"
+	q1 "VACUUM ANALYZE bench_dt"
+	run_timed "$k.drop" "1b. [$r] DROP TABLE x $EXPIRED, one per transaction" purge_drop "$DT_NAMES"
+	P1[$r.d_wall]=$WALL P1[$r.d_wal]=$WAL
+	P1[$r.d_span]=$(sed -n 's/.*bench_span=\([0-9.]*\).*/\1/p' <<<"$ERRTXT" | head -1)
+	jnum "$k.drop.server_span_s" "${P1[$r.d_span]}"
+	pss_top "$k.drop"
+	D_PSS=$PSS_TOP
+	check "1b [$r] expected partitions left" 0 "$(left_of x "$DT_NAMES")"
+	check "1b [$r] partitions left" "$((PARTS_TOTAL - EXPIRED))" "$(q1 "SELECT count(*) FROM bench_parts('bench_dt')")"
+	q1 "DROP TABLE bench_dt"
 
-# ratios
-RATIO_WHOLE=$(ratio_of "$R_WALL" "$D_WALL")
-RATIO_DROPS=$(ratio_of "$R_DROP_SPAN" "$D_SPAN")
-RATIO_DROPS_WALL=$(ratio_of "$R_DROP_SPAN" "$D_WALL")
-RATIO_PM=$(ratio_of "$R_WALL" "$M_WALL")
-RATIO_PM_DROPS=$(ratio_of "$R_DROP_SPAN" "$M_WALL")
-R_WAL_DROPS=$((R_WAL - R_WAL_STRADDLE))
-jnum .part1.retention.wal_bytes_without_straddling_partition "$R_WAL_DROPS"
+	log "1c. round $r/$REPEAT: pg_partman $PARTMAN_VERSION: building bench_pm"
+	build_partman bench_pm
+	table_checks bench_pm "[$r] bench_pm"
+	PM_NAMES=$(expected_names bench_pm partman)
+	check "1c [$r] names = partitions expired by bounds" "$PM_NAMES" \
+		"$(q1 "SELECT string_agg(name, ',' ORDER BY lower) FROM bench_parts('bench_pm', now() - interval '$RETAIN')")"
+	setup_partman bench_pm
+	q1 "VACUUM ANALYZE bench_pm"
+	pm_before=$(q1 "SELECT count(*) FROM bench_parts('bench_pm')")
+	run_timed "$k.partman" "1c. [$r] SELECT partman.run_maintenance('public.bench_pm')" purge_partman bench_pm
+	P1[$r.m_wall]=$WALL P1[$r.m_wal]=$WAL
+	pss_top "$k.partman"
+	M_PSS=$PSS_TOP
+	P1[$r.m_dropped]=$((pm_before - $(q1 "SELECT count(*) FROM bench_parts('bench_pm')")))
+	jnum "$k.partman.partitions_dropped" "${P1[$r.m_dropped]}"
+	check "1c [$r] partitions dropped" "$EXPIRED" "${P1[$r.m_dropped]}"
+	check "1c [$r] expected partitions left" 0 "$(left_of x "$PM_NAMES")"
+	check "1c [$r] rows left" "$((ROWS - EXPIRED_ROWS))" "$(q1 "SELECT count(*) FROM bench_pm")"
+	q1 "DROP TABLE bench_pm"
+	q1 "DELETE FROM partman.part_config WHERE parent_table = 'public.bench_pm'"
+	q1 "DROP TABLE IF EXISTS partman.template_public_bench_pm"
+
+	P1[$r.ratio_whole]=$(ratio_of "${P1[$r.r_wall]}" "${P1[$r.d_wall]}")
+	P1[$r.ratio_drops]=$(ratio_of "${P1[$r.r_drop_span]}" "${P1[$r.d_span]}")
+	P1[$r.ratio_drops_to_del]=$(ratio_of "${P1[$r.r_drop_to_del]}" "${P1[$r.d_span]}")
+	P1[$r.ratio_pm]=$(ratio_of "${P1[$r.r_wall]}" "${P1[$r.m_wall]}")
+	jnum "$k.ratios.retention_whole_run_over_drop_wall" "${P1[$r.ratio_whole]}"
+	jnum "$k.ratios.retention_drops_over_drop_server_span" "${P1[$r.ratio_drops]}"
+	jnum "$k.ratios.retention_drops_to_delete_start_over_drop_server_span" "${P1[$r.ratio_drops_to_del]}"
+	jnum "$k.ratios.retention_whole_run_over_partman" "${P1[$r.ratio_pm]}"
+	q1 "VACUUM ANALYZE" >/dev/null
+}
+
+for ((round = 1; round <= REPEAT; round++)); do
+	part1_round "$round"
+done
+
+# p1_median NAME: the median over the rounds of P1[R.NAME]; p1_all NAME: every round's value
+p1_median()
+{
+	local r
+	for ((r = 1; r <= REPEAT; r++)); do echo "${P1[$r.$1]}"; done | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+p1_all()
+{
+	local r
+	for ((r = 1; r <= REPEAT; r++)); do
+		# shellcheck disable=SC2059 # the format is the caller's
+		printf "${2:-%s} " "${P1[$r.$1]}"
+	done | sed 's/ $//'
+}
+declare -A M1
+for n in r_wall r_wal r_wal_straddle r_wal_drops r_drop_span r_drop_to_del r_drop_sum r_drop_max \
+	r_drop_gap r_del_span r_del_rows r_before r_after d_wall d_wal d_span m_wall m_wal m_dropped \
+	ratio_whole ratio_drops ratio_drops_to_del ratio_pm; do
+	M1[$n]=$(p1_median "$n")
+	jnum ".part1.median.$n" "${M1[$n]}"
+done
+RATIO_WHOLE=$(ratio_of "${M1[r_wall]}" "${M1[d_wall]}")
+RATIO_DROPS=$(ratio_of "${M1[r_drop_span]}" "${M1[d_span]}")
+RATIO_DROPS_TO_DEL=$(ratio_of "${M1[r_drop_to_del]}" "${M1[d_span]}")
+RATIO_DROPS_WALL=$(ratio_of "${M1[r_drop_span]}" "${M1[d_wall]}")
+RATIO_PM=$(ratio_of "${M1[r_wall]}" "${M1[m_wall]}")
+RATIO_PM_DROPS=$(ratio_of "${M1[r_drop_span]}" "${M1[m_wall]}")
 jnum .part1.ratios.retention_whole_run_over_drop_wall "$RATIO_WHOLE"
 jnum .part1.ratios.retention_drops_over_drop_server_span "$RATIO_DROPS"
+jnum .part1.ratios.retention_drops_to_delete_start_over_drop_server_span "$RATIO_DROPS_TO_DEL"
 jnum .part1.ratios.retention_drops_over_drop_wall "$RATIO_DROPS_WALL"
 jnum .part1.ratios.retention_whole_run_over_partman "$RATIO_PM"
 jnum .part1.ratios.retention_drops_over_partman "$RATIO_PM_DROPS"
-jnum .part1.ratios.wal_retention_over_drop "$(ratio_of "$R_WAL" "$D_WAL")"
-jnum .part1.ratios.wal_retention_without_straddling_over_drop "$(ratio_of "$R_WAL_DROPS" "$D_WAL")"
-jnum .part1.ratios.wal_retention_over_partman "$(ratio_of "$R_WAL" "$M_WAL")"
+jnum .part1.ratios.wal_retention_over_drop "$(ratio_of "${M1[r_wal]}" "${M1[d_wal]}")"
+jnum .part1.ratios.wal_retention_without_straddling_over_drop "$(ratio_of "${M1[r_wal_drops]}" "${M1[d_wal]}")"
+jnum .part1.ratios.wal_retention_over_partman "$(ratio_of "${M1[r_wal]}" "${M1[m_wal]}")"
+jnum .part1.rounds_run "$REPEAT"
 T_WHOLE_OK=$(awk "BEGIN { print ($RATIO_WHOLE <= 1.2) ? 1 : 0 }")
 T_DROPS_OK=$(awk "BEGIN { print ($RATIO_DROPS <= 1.2) ? 1 : 0 }")
 jbool .part1.targets.whole_run_within_1_2x_drop "$T_WHOLE_OK"
 jbool .part1.targets.drops_within_1_2x_drop "$T_DROPS_OK"
-q1 "VACUUM ANALYZE" >/dev/null
 q1 "CHECKPOINT"
 
 # ---------------------------------------------------------------------------------------------
@@ -802,7 +882,8 @@ pgb_analyze()
 {
 	local prefix=$1 from=$2 to=$3 base
 	base=$(awk -v f="$from" 'BEGIN { printf "%d", f - 1000 }')
-	cat "$prefix".log.* | awk -v b="$base" 'NF >= 6 && $3 ~ /^[0-9]+$/ {
+	local lf
+	for lf in "$prefix".log.*; do head -n -1 "$lf"; done | awk -v b="$base" 'NF >= 6 && $3 ~ /^[0-9]+$/ {
 			printf "%.6f %.3f\n", ($5 - b) + $6 / 1e6, $3 / 1000 }' | sort -n -k1,1 >"$prefix.sorted"
 	local f t
 	f=$(calc "$from - $base")
@@ -842,11 +923,13 @@ pgb_analyze()
 S_stretch_s="" S_stretch_from_s="" S_stretch_to_s="" S_tps_before="" S_tps_during="" S_tps_after=""
 S_p99_before_ms="" S_p99_during_ms="" S_max_during_ms="" S_last_completion_after_to_s=""
 
-# stall_side SIDE LABEL TABLE PURGE-FUNCTION ARG WINDOW: pgbench on TABLE for PRE + WINDOW s;
-# the purge starts after PRE s. Sets S_* variables and .part2.SIDE.*
+# stall_side SIDE LABEL TABLE PURGE-FUNCTION ARG: pgbench on TABLE; the purge starts after
+# PRE s, and pgbench is stopped (SIGINT) POST s after the purge ends, however long it took (at
+# most PGB_MAX s; the per-transaction logs lose at most their last, partly written lines, which
+# are left out). Sets S_* variables and .part2.SIDE.*
 stall_side()
 {
-	local side=$1 label=$2 table=$3 fn=$4 arg=$5 window=$6 key=".part2.$1" prefix out rc
+	local side=$1 label=$2 table=$3 fn=$4 arg=$5 key=".part2.$1" prefix out rc
 	prefix=$RETENTION_TMP/pgb_$side
 	rm -f "$prefix".log.*
 	pgbench_script "$table" "$RETENTION_TMP/pgb_$side.sql"
@@ -858,7 +941,7 @@ stall_side()
 		problem "$label: warm-up pgbench failed"
 	q1 "SELECT pg_stat_statements_reset()" >/dev/null
 	phase_begin
-	(cd "$RETENTION_TMP" && exec pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T "$((PRE + window))" \
+	(cd "$RETENTION_TMP" && exec pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T "$PGB_MAX" \
 		-l --log-prefix="$prefix.log" -f "$RETENTION_TMP/pgb_$side.sql" "$DB" >"$prefix.out" 2>&1) &
 	PGB_PID=$!
 	sleep "$PRE"
@@ -869,13 +952,15 @@ stall_side()
 	"$fn" "$arg" >/dev/null 2>"$prefix.purge.err" || rc=$?
 	t1=$(now_s)
 	lsn1=$(q1 "SELECT pg_current_wal_lsn()")
-	local pgb_rc=0
+	sleep "$POST"
+	local pgb_rc=0 stopped=1
+	kill -INT "$PGB_PID" 2>/dev/null || stopped=0
 	wait "$PGB_PID" || pgb_rc=$?
 	PGB_PID=""
+	[ "$stopped" = 1 ] || problem "2. $label: pgbench ended (-T $PGB_MAX) before the purge did"
 	phase_end "$key" "2. $label"
 	[ "$rc" = 0 ] || problem "2. $label: the purge failed (exit $rc): $(head -3 "$prefix.purge.err" | tr '\n' ' ')"
 	grep -q -e WARNING -e ERROR "$prefix.purge.err" && problem "2. $label: $(grep -e WARNING -e ERROR "$prefix.purge.err" | head -3 | tr '\n' ' ')"
-	[ "$pgb_rc" = 0 ] || problem "2. $label: pgbench exited with $pgb_rc: $(tail -3 "$prefix.out" | tr '\n' ' ')"
 	grep -qi -e abort -e error "$prefix.out" && problem "2. $label: pgbench reported: $(grep -i -e abort -e error "$prefix.out" | head -3 | tr '\n' ' ')"
 	out=$(pgb_analyze "$prefix" "$t0" "$t1")
 	local k v
@@ -890,10 +975,11 @@ stall_side()
 	jnum "$key.purge_exit" "$rc"
 	jstr "$key.purge_messages" "$(cat "$prefix.purge.err")"
 	jnum "$key.pgbench_exit" "$pgb_rc"
-	jnum "$key.pgbench_window_s" "$((PRE + window))"
+	jnum "$key.pgbench_pre_s" "$PRE"
+	jnum "$key.pgbench_post_s" "$POST"
 	jnum "$key.tps_ratio_during_over_before" "$(ratio_of "$S_tps_during" "$S_tps_before")"
 	if awk "BEGIN { exit !($S_last_completion_after_to_s < 0.5) }"; then
-		problem "2. $label: pgbench ended $S_last_completion_after_to_s s after the purge (window too short?)"
+		problem "2. $label: the last transaction logged completed $S_last_completion_after_to_s s after the purge"
 	fi
 	printf '   purge %.3f s; longest stretch without a completed transaction %.1f ms (from %+.3f s to %+.3f s of the purge start); TPS before %s, during %s (x%s), after %s; p99 %s -> %s ms; max latency during %s ms\n' \
 		"$S_purge_s" "$(calc "1000 * $S_stretch_s")" "$S_stretch_from_s" "$S_stretch_to_s" "$S_tps_before" \
@@ -901,15 +987,13 @@ stall_side()
 		"$S_p99_during_ms" "$S_max_during_ms"
 }
 
-# window of each pgbench run after the purge starts: long enough for the purge under load
-window_for() { awk -v w="$1" -v s="$SECS" 'BEGIN { x = int(4 * w) + 10; if (x < s) x = s; if (x > 300) x = 300; print x }'; }
 
 log "2a. retention under pgbench: building bench_ev2"
 build_daily bench_ev2
 table_checks bench_ev2 "bench_ev2"
 setup_retention bench_ev2 ev2
 before=$(q1 "SELECT coalesce(max(id), 0) FROM retention.purge_log")
-stall_side retention "CALL retention.run('ev2')" bench_ev2 purge_retention ev2 "$(window_for "$R_WALL")"
+stall_side retention "CALL retention.run('ev2')" bench_ev2 purge_retention ev2
 declare -A P2
 for k in purge_s stretch_s tps_before tps_during p99_before_ms p99_during_ms max_during_ms wal; do
 	eval "P2[retention.$k]=\$S_$k"
@@ -918,6 +1002,7 @@ pss_top .part2.retention
 P2_R_PSS=$PSS_TOP
 retention_log .part2.retention ev2 "$before"
 P2[retention.drops]=$L_DROPS P2[retention.drops_ok]=$L_DROPS_OK P2[retention.drop_max]=$L_DROP_MAX
+P2[retention.drop_sum]=$L_DROP_SUM P2[retention.drop_span]=$L_DROP_SPAN
 P2[retention.not_ok]=$L_NOT_OK P2[retention.error]=$L_ERROR
 check "2a drop_partition units ok" "$EXPIRED" "$L_DROPS_OK"
 check "2a expected partitions left" 0 "$(left_of x "$(expected_names bench_ev2)")"
@@ -928,7 +1013,7 @@ log "2b. plain DROP TABLE under pgbench: building bench_dt2"
 build_daily bench_dt2
 table_checks bench_dt2 "bench_dt2"
 DT2_NAMES=$(expected_names bench_dt2)
-stall_side drop "DROP TABLE x $EXPIRED" bench_dt2 purge_drop "$DT2_NAMES" "$(window_for "$D_WALL")"
+stall_side drop "DROP TABLE x $EXPIRED" bench_dt2 purge_drop "$DT2_NAMES"
 for k in purge_s stretch_s tps_before tps_during p99_before_ms p99_during_ms max_during_ms wal; do
 	eval "P2[drop.$k]=\$S_$k"
 done
@@ -941,7 +1026,7 @@ table_checks bench_pm2 "bench_pm2"
 setup_partman bench_pm2
 PM2_NAMES=$(expected_names bench_pm2 partman)
 pm_before=$(q1 "SELECT count(*) FROM bench_parts('bench_pm2')")
-stall_side partman "partman.run_maintenance()" bench_pm2 purge_partman bench_pm2 "$(window_for "$M_WALL")"
+stall_side partman "partman.run_maintenance()" bench_pm2 purge_partman bench_pm2
 for k in purge_s stretch_s tps_before tps_during p99_before_ms p99_during_ms max_during_ms wal; do
 	eval "P2[partman.$k]=\$S_$k"
 done
@@ -962,66 +1047,119 @@ q1 "VACUUM ANALYZE" >/dev/null
 
 # ---------------------------------------------------------------------------------------------
 # 3. partition width vs TPS
+#
+# The four tables are built first; then ROUNDS rounds, each running every table in turn with
+# -M prepared and -M simple (a warm-up of WARMUP s, then SECS s measured), so that drift of the
+# machine (storage flush latency above all: every transaction commits with fsync) spreads over
+# all tables alike; the TPS reported is the mean of the rounds.
 
-# width_side KEY TABLE: the pgbench workload on TABLE, -M prepared then -M simple; each a
-# warm-up of WARMUP s and a measured run of SECS s. Also the SELECT's planning and execution
-# time (EXPLAIN ANALYZE, the third of three runs).
-W_LABELS=() W_PARTS=() W_TPS_P=() W_TPS_S=() W_LAT_P=() W_LAT_S=() W_PLAN=() W_EXEC=()
-width_side()
-{
-	local key=".part3.$1" table=$2 mode out tps lat plan exec n
-	pgbench_script "$table" "$RETENTION_TMP/pgb_w_$1.sql"
-	n=$(q1 "SELECT count(*) FROM pg_partition_tree('$table') WHERE isleaf AND relid <> '$table'::regclass")
-	jnum "$key.partitions" "$n"
-	q1 "VACUUM ANALYZE $table"
-	q1 "CHECKPOINT"
-	for i in 1 2 3; do
+W_LABELS=(plain day week month)
+W_TABLES=(bench_plain bench_wday bench_wweek bench_wmonth)
+declare -A W_TPS W_LAT W_PARTS W_PLAN W_EXEC
+W_DIAG=()
+
+log "3. partition width vs TPS: building the plain table and the daily, weekly, monthly partitions"
+q1 "CREATE TABLE bench_plain (id bigint NOT NULL, at timestamptz NOT NULL, tenant int NOT NULL,
+        payload text NOT NULL)"
+load_table bench_plain >/dev/null
+for w in day week month; do
+	make_partitions "bench_w$w" "1 $w"
+	load_table "bench_w$w" >/dev/null
+done
+for i in "${!W_LABELS[@]}"; do
+	l=${W_LABELS[$i]} table=${W_TABLES[$i]}
+	check "3 $table rows" "$ROWS" "$(q1 "SELECT count(*) FROM $table")"
+	pgbench_script "$table" "$RETENTION_TMP/pgb_w_$l.sql"
+	W_PARTS[$l]=$(q1 "SELECT count(*) FROM pg_partition_tree('$table') WHERE isleaf AND relid <> '$table'::regclass")
+	jnum ".part3.$l.partitions" "${W_PARTS[$l]}"
+	# the SELECT's planning and execution time (EXPLAIN ANALYZE, the third of three runs; each
+	# run is a new session, so its planning time includes building the relation cache entries
+	# of the partitions and their indexes)
+	for _ in 1 2 3; do
 		out=$(q1 "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY) SELECT id, tenant FROM $table
 		          WHERE at >= now() - make_interval(secs => 1800) ORDER BY at LIMIT 10")
 	done
-	plan=$(sed -n 's/^Planning Time: \([0-9.]*\) ms/\1/p' <<<"$out")
-	exec=$(sed -n 's/^Execution Time: \([0-9.]*\) ms/\1/p' <<<"$out")
-	jnum "$key.select_planning_ms" "$plan"
-	jnum "$key.select_execution_ms" "$exec"
-	jstr "$key.select_plan" "$out"
-	W_LABELS+=("$1") W_PARTS+=("$n") W_PLAN+=("$plan") W_EXEC+=("$exec")
-	for mode in prepared simple; do
-		wait_quiet
-		pgbench -n -M "$mode" -c "$CLIENTS" -j "$THREADS" -T "$WARMUP" -f "$RETENTION_TMP/pgb_w_$1.sql" "$DB" >/dev/null 2>&1 ||
-			problem "3. $1 $mode: warm-up pgbench failed"
-		phase_begin
-		out=$(pgbench -n -M "$mode" -c "$CLIENTS" -j "$THREADS" -T "$SECS" -f "$RETENTION_TMP/pgb_w_$1.sql" "$DB" 2>&1) ||
-			problem "3. $1 $mode: pgbench failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
-		phase_end "$key.$mode" "3. $1 -M $mode"
-		tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -1)
-		lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out" | head -1)
-		jnum "$key.$mode.tps" "$tps"
-		jnum "$key.$mode.latency_avg_ms" "$lat"
-		jnum "$key.$mode.transactions" "$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")"
-		printf '   %-8s -M %-8s %s partitions: %s TPS, latency %s ms\n' "$1" "$mode" "$n" "$tps" "$lat"
-		if [ "$mode" = prepared ]; then W_TPS_P+=("$tps") W_LAT_P+=("$lat"); else W_TPS_S+=("$tps") W_LAT_S+=("$lat"); fi
-	done
-}
+	W_PLAN[$l]=$(sed -n 's/^Planning Time: \([0-9.]*\) ms/\1/p' <<<"$out")
+	W_EXEC[$l]=$(sed -n 's/^Execution Time: \([0-9.]*\) ms/\1/p' <<<"$out")
+	jnum ".part3.$l.select_planning_ms" "${W_PLAN[$l]}"
+	jnum ".part3.$l.select_execution_ms" "${W_EXEC[$l]}"
+	jstr ".part3.$l.select_plan" "$out"
+done
+q1 "VACUUM ANALYZE"
+q1 "CHECKPOINT"
 
-log "3. partition width vs TPS: plain table"
-q1 "CREATE TABLE bench_plain (id bigint NOT NULL, at timestamptz NOT NULL, tenant int NOT NULL, payload text NOT NULL)"
-load_table bench_plain >/dev/null
-width_side plain bench_plain
-q1 "DROP TABLE bench_plain"
-for w in day week month; do
-	log "3. partition width vs TPS: 1 $w partitions"
-	make_partitions "bench_w$w" "1 $w"
-	load_table "bench_w$w" >/dev/null
-	check "3 bench_w$w rows" "$ROWS" "$(q1 "SELECT count(*) FROM bench_w$w")"
-	width_side "$w" "bench_w$w"
-	q1 "DROP TABLE bench_w$w"
+for ((round = 1; round <= ROUNDS; round++)); do
+	log "3. round $round/$ROUNDS"
+	for i in "${!W_LABELS[@]}"; do
+		l=${W_LABELS[$i]}
+		for mode in prepared simple; do
+			key=".part3.$l.$mode.rounds[$((round - 1))]"
+			wait_quiet
+			pgbench -n -M "$mode" -c "$CLIENTS" -j "$THREADS" -T "$WARMUP" -f "$RETENTION_TMP/pgb_w_$l.sql" "$DB" >/dev/null 2>&1 ||
+				problem "3. $l $mode: warm-up pgbench failed"
+			phase_begin
+			out=$(pgbench -n -M "$mode" -c "$CLIENTS" -j "$THREADS" -T "$SECS" -f "$RETENTION_TMP/pgb_w_$l.sql" "$DB" 2>&1) ||
+				problem "3. $l $mode: pgbench failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
+			phase_end "$key" "3. $l -M $mode round $round"
+			tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -1)
+			lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out" | head -1)
+			jnum "$key.tps" "$tps"
+			jnum "$key.latency_avg_ms" "$lat"
+			W_TPS[$l.$mode.$round]=$tps W_LAT[$l.$mode.$round]=$lat
+			printf '   %-6s -M %-8s %3s partitions: %10.1f TPS, latency %s ms\n' "$l" "$mode" "${W_PARTS[$l]}" "$tps" "$lat"
+		done
+	done
 done
+
+# mean over the rounds, and the ratio to the plain table
+for l in "${W_LABELS[@]}"; do
+	for mode in prepared simple; do
+		W_TPS[$l.$mode]=$(for ((r = 1; r <= ROUNDS; r++)); do echo "${W_TPS[$l.$mode.$r]}"; done |
+			awk '{ s += $1; n++ } END { printf "%.1f", s / n }')
+		W_LAT[$l.$mode]=$(for ((r = 1; r <= ROUNDS; r++)); do echo "${W_LAT[$l.$mode.$r]}"; done |
+			awk '{ s += $1; n++ } END { printf "%.3f", s / n }')
+		jnum ".part3.$l.$mode.tps" "${W_TPS[$l.$mode]}"
+		jnum ".part3.$l.$mode.latency_avg_ms" "${W_LAT[$l.$mode]}"
+	done
+done
+for l in "${W_LABELS[@]}"; do
+	for mode in prepared simple; do
+		W_TPS[$l.$mode.ratio]=$(ratio_of "${W_TPS[$l.$mode]}" "${W_TPS[plain.$mode]}")
+		jnum ".part3.$l.$mode.tps_ratio_to_plain" "${W_TPS[$l.$mode.ratio]}"
+	done
+done
+
+# diagnosis, not measured: where a transaction's time goes (pg_stat_statements with planning
+# tracked, in a separate short run, so that the measured runs are not slowed)
+log "3. diagnosis: pg_stat_statements with track_planning, ${DIAG_SECS} s per table and protocol"
 for i in "${!W_LABELS[@]}"; do
-	jnum ".part3.${W_LABELS[$i]}.prepared.tps_ratio_to_plain" "$(ratio_of "${W_TPS_P[$i]}" "${W_TPS_P[0]}")"
-	jnum ".part3.${W_LABELS[$i]}.simple.tps_ratio_to_plain" "$(ratio_of "${W_TPS_S[$i]}" "${W_TPS_S[0]}")"
+	l=${W_LABELS[$i]} table=${W_TABLES[$i]}
+	for mode in prepared simple; do
+		q1 "SELECT pg_stat_statements_reset()" >/dev/null
+		PGOPTIONS="-c pg_stat_statements.track=top -c pg_stat_statements.track_planning=on" \
+			pgbench -n -M "$mode" -c "$CLIENTS" -j "$THREADS" -T "$DIAG_SECS" -f "$RETENTION_TMP/pgb_w_$l.sql" "$DB" >/dev/null 2>&1 ||
+			problem "3. $l $mode: diagnostic pgbench failed"
+		out=$(q -F ' ' -c "SELECT left(query, 6), sum(calls), sum(plans),
+			       round((sum(total_plan_time) / nullif(sum(calls), 0))::numeric, 3),
+			       round((sum(total_exec_time) / nullif(sum(calls), 0))::numeric, 3)
+			FROM pg_stat_statements
+			WHERE query LIKE 'INSERT INTO $table %' OR query LIKE 'SELECT id, tenant FROM $table %'
+			GROUP BY 1 ORDER BY 1")
+		while read -r kind calls plans pms ems; do
+			[ -n "$kind" ] || continue
+			kind=${kind,,}
+			jnum ".part3.$l.$mode.diagnosis.$kind.calls" "$calls"
+			jnum ".part3.$l.$mode.diagnosis.$kind.plans" "$plans"
+			jnum ".part3.$l.$mode.diagnosis.$kind.plan_ms_per_call" "$pms"
+			jnum ".part3.$l.$mode.diagnosis.$kind.exec_ms_per_call" "$ems"
+			W_DIAG+=("$(printf '    %-6s %-9s %-6s %8s calls %8s plans   plan %7s ms/call   exec %7s ms/call' "$l" "$mode" "$kind" "$calls" "$plans" "$pms" "$ems")")
+		done <<<"$out"
+	done
 done
+q1 "DROP TABLE bench_plain, bench_wday, bench_wweek, bench_wmonth"
 jnum .part3.secs "$SECS"
 jnum .part3.warmup_s "$WARMUP"
+jnum .part3.rounds "$ROUNDS"
 
 # ---------------------------------------------------------------------------------------------
 # report
@@ -1046,26 +1184,44 @@ ms() { calc "1000 * $1" | awk '{ printf "%.1f", $1 }'; }
 	echo "        no default); retain '$RETAIN': $EXPIRED partitions ($EXPIRED_ROWS rows) expired, cutoff inside $STRADDLE"
 	echo "        (table with indexes: $(jq -r '.part1.table_bytes / 1048576 | floor' "$JSON") MiB)"
 	echo
-	echo "1. dropping $EXPIRED expired daily partitions (each after VACUUM ANALYZE and CHECKPOINT)"
-	printf '  %-44s %9s %13s %9s\n' "" "wall s" "WAL bytes" "dropped"
-	printf '  %-44s %9.3f %13s %9s\n' "a. CALL retention.run('ev') (whole run)" "$R_WALL" "$R_WAL" "$R_DROPS_OK"
-	printf '  %-44s %9.3f %13s %9s\n' "   its drops (purge_log first start..last end)" "$R_DROP_SPAN" "$R_WAL_DROPS" ""
-	printf '  %-44s %9.3f %13s %9s\n' "   its row-by-row delete of $STRADDLE" "$R_DEL_SPAN" "$R_WAL_STRADDLE" "$R_DEL_ROWS rows"
-	printf '  %-44s %9.3f %13s %9s\n' "b. DROP TABLE, one per transaction (psql)" "$D_WALL" "$D_WAL" "$EXPIRED"
-	printf '  %-44s %9.3f %13s %9s\n' "   the same, measured in the procedure" "$D_SPAN" "" ""
-	printf '  %-44s %9.3f %13s %9s\n' "c. pg_partman run_maintenance()" "$M_WALL" "$M_WAL" "$M_DROPPED"
+	echo "1. dropping $EXPIRED expired daily partitions (each after VACUUM ANALYZE and CHECKPOINT); median of $REPEAT round(s)"
+	echo "   (each round: three fresh tables; every round's value in brackets)"
+	printf '  %-44s %9s %-24s %12s %-36s %8s\n' "" "wall s" "[rounds]" "WAL bytes" "[rounds]" "dropped"
+	p1row() # p1row LABEL TIME-NAME WAL-NAME DROPPED
+	{
+		local wt="" wv=""
+		[ -n "$2" ] && wt=$(p1_all "$2" '%.3f')
+		[ -n "$3" ] && wv=$(p1_all "$3")
+		printf '  %-44s %9s %-24s %12s %-36s %8s\n' "$1" "$([ -n "$2" ] && printf '%.3f' "${M1[$2]}")" \
+			"${wt:+[$wt]}" "$([ -n "$3" ] && printf '%.0f' "${M1[$3]}")" "${wv:+[$wv]}" "$4"
+	}
+	p1row "a. CALL retention.run('ev') (whole run)" r_wall r_wal "$(p1_all r_drops_ok)"
+	p1row "   its drops (purge_log first start..last end)" r_drop_span r_wal_drops ""
+	p1row "   its drops, first start .. delete start" r_drop_to_del "" ""
+	p1row "   its row-by-row delete of $STRADDLE" r_del_span r_wal_straddle "$(printf '%.0f' "${M1[r_del_rows]}") rows"
+	p1row "b. DROP TABLE, one per transaction (psql)" d_wall d_wal "$EXPIRED"
+	p1row "   the same, measured in the procedure" d_span "" ""
+	p1row "c. pg_partman run_maintenance()" m_wall m_wal "$(p1_all m_dropped)"
 	echo "  (WAL of retention's drops = the run's WAL minus the WAL touching the straddling partition"
-	echo "   and its index, by pg_waldump --relation; it includes the audit rows)"
-	printf '  retention, where the time went: CALL start .. first drop %.3f s; %s drops, units sum %.3f s,\n' "$R_BEFORE_DROPS" "$R_DROPS" "$R_DROP_SUM"
-	printf '    mean %.2f ms per drop, longest %.2f ms, mean %.2f ms between units (commit + next unit'\''s setup);\n' \
-		"$(calc "1000 * $R_DROP_SUM / ($R_DROPS > 0 ? $R_DROPS : 1)")" "$(calc "1000 * $R_DROP_MAX")" "$(calc "1000 * $R_DROP_GAP")"
-	printf '    delete %s unit(s), %.3f s; after the delete until CALL returned %.3f s\n' "$R_DEL_UNITS" "$R_DEL_SPAN" "$R_AFTER_DEL"
-	echo "    plain DROP: $(calc "1000 * $D_SPAN / $EXPIRED" | awk '{ printf "%.2f", $1 }') ms per partition (procedure span / $EXPIRED)"
-	printf '  ratio retention / DROP TABLE: whole run / DROP (psql wall) %s; drops only / DROP (procedure span) %s;\n' "$RATIO_WHOLE" "$RATIO_DROPS"
-	printf '    drops only / DROP (psql wall) %s   (target <= 1.2: whole run %s, drops only %s)\n' "$RATIO_DROPS_WALL" "$(pass "$T_WHOLE_OK")" "$(pass "$T_DROPS_OK")"
-	printf '  ratio retention / pg_partman: whole run %s, drops only %s; WAL retention / DROP %s (without the straddling partition %s), / pg_partman %s\n' \
-		"$RATIO_PM" "$RATIO_PM_DROPS" "$(ratio_of "$R_WAL" "$D_WAL")" "$(ratio_of "$R_WAL_DROPS" "$D_WAL")" "$(ratio_of "$R_WAL" "$M_WAL")"
-	echo "  pg_stat_statements (track = all in the purging session; ms total | calls | statement, partition names folded):"
+	echo "   and its index, by pg_waldump --relation; it includes the audit rows and the run's bookkeeping)"
+	printf '  retention, where the time went (medians): CALL start .. first drop %.3f s; %s drops, units sum %.3f s,\n' \
+		"${M1[r_before]}" "$EXPIRED" "${M1[r_drop_sum]}"
+	printf '    i.e. %.2f ms per drop inside its unit (longest unit %.2f ms), and %.2f ms between units (commit,\n' \
+		"$(calc "1000 * ${M1[r_drop_sum]} / $EXPIRED")" "$(calc "1000 * ${M1[r_drop_max]}")" "$(calc "1000 * ${M1[r_drop_gap]}")"
+	printf '    then the next unit'\''s locks); delete %.3f s; after the delete until CALL returned %.3f s\n' \
+		"${M1[r_del_span]}" "${M1[r_after]}"
+	printf '    plain DROP: %.2f ms per partition (procedure span / %s); retention: %.2f ms (drops first start .. delete start / %s)\n' \
+		"$(calc "1000 * ${M1[d_span]} / $EXPIRED")" "$EXPIRED" "$(calc "1000 * ${M1[r_drop_to_del]} / $EXPIRED")" "$EXPIRED"
+	printf '  ratio retention / DROP TABLE, from the medians:\n'
+	printf '    whole run (psql wall) / DROP (psql wall)                          %s   per round [%s]\n' "$RATIO_WHOLE" "$(p1_all ratio_whole)"
+	printf '    drops only (first start..last end) / DROP (procedure span)       %s   per round [%s]\n' "$RATIO_DROPS" "$(p1_all ratio_drops)"
+	printf '    drops only (first start..delete start) / DROP (procedure span)   %s   per round [%s]\n' "$RATIO_DROPS_TO_DEL" "$(p1_all ratio_drops_to_del)"
+	printf '    drops only (first start..last end) / DROP (psql wall)            %s\n' "$RATIO_DROPS_WALL"
+	printf '    target <= 1.2: whole run %s, drops only %s\n' "$(pass "$T_WHOLE_OK")" "$(pass "$T_DROPS_OK")"
+	printf '  ratio retention / pg_partman: whole run %s (per round [%s]), drops only %s\n' "$RATIO_PM" "$(p1_all ratio_pm)" "$RATIO_PM_DROPS"
+	printf '  WAL ratios: retention / DROP %s (without the straddling partition %s), retention / pg_partman %s\n' \
+		"$(ratio_of "${M1[r_wal]}" "${M1[d_wal]}")" "$(ratio_of "${M1[r_wal_drops]}" "${M1[d_wal]}")" "$(ratio_of "${M1[r_wal]}" "${M1[m_wal]}")"
+	echo "  pg_stat_statements, last round (track = all in the purging session; ms total | calls | statement, names folded):"
 	echo "    retention:"; sed -e 's/\t/ | /g' -e 's/^/      /' <<<"$R_PSS"
 	echo "    DROP TABLE:"; sed -e 's/\t/ | /g' -e 's/^/      /' <<<"$D_PSS"
 	echo "    pg_partman:"; sed -e 's/\t/ | /g' -e 's/^/      /' <<<"$M_PSS"
@@ -1081,24 +1237,30 @@ ms() { calc "1000 * $1" | awk '{ printf "%.1f", $1 }'; }
 	done
 	echo "  (stretch = the longest interval between consecutive transaction completions, all clients, that"
 	echo "   overlaps the purge; latencies in ms; p99 bef/dur of transactions completing before / during the purge)"
-	printf '  retention under load: %s drop units, %s ok, longest unit %.2f ms, units not ok %s%s\n' "${P2[retention.drops]}" \
-		"${P2[retention.drops_ok]}" "$(calc "1000 * ${P2[retention.drop_max]}")" "${P2[retention.not_ok]}" \
+	printf '  retention under load: %s drop units, %s ok; units sum %.3f s (first start .. last end %.3f s), longest unit %.2f ms;\n    units not ok %s%s\n' "${P2[retention.drops]}" \
+		"${P2[retention.drops_ok]}" "${P2[retention.drop_sum]}" "${P2[retention.drop_span]}" "$(calc "1000 * ${P2[retention.drop_max]}")" "${P2[retention.not_ok]}" \
 		"$([ -n "${P2[retention.error]}" ] && echo "; first error: ${P2[retention.error]}")"
 	printf '  pg_partman under load dropped %s partitions\n' "${P2[partman.dropped]}"
 	echo "  retention under load, pg_stat_statements (ms total | calls | statement):"
 	sed -e 's/\t/ | /g' -e 's/^/      /' <<<"$P2_R_PSS"
 	printf '  retention longest stretch %s ms (target < 50 ms: %s)\n' "$(ms "${P2[retention.stretch_s]}")" "$(pass "$T_STRETCH_OK")"
 	echo
-	echo "3. partition width vs TPS: the same pgbench workload, $SECS s after a ${WARMUP}-s warm-up, on $ROWS rows"
-	printf '  %-10s %6s %13s %8s %12s %13s %8s %12s %10s %10s\n' "" "parts" "TPS prepared" "x plain" "lat ms" "TPS simple" "x plain" "lat ms" "plan ms" "exec ms"
-	for i in "${!W_LABELS[@]}"; do
-		case ${W_LABELS[$i]} in day) l=daily ;; plain) l=plain ;; *) l="${W_LABELS[$i]}ly" ;; esac
-		printf '  %-10s %6s %13s %8s %12s %13s %8s %12s %10s %10s\n' "$l" "${W_PARTS[$i]}" "${W_TPS_P[$i]}" \
-			"$(ratio_of "${W_TPS_P[$i]}" "${W_TPS_P[0]}")" "${W_LAT_P[$i]}" "${W_TPS_S[$i]}" \
-			"$(ratio_of "${W_TPS_S[$i]}" "${W_TPS_S[0]}")" "${W_LAT_S[$i]}" "${W_PLAN[$i]}" "${W_EXEC[$i]}"
+	echo "3. partition width vs TPS: the same pgbench workload (-c $CLIENTS -j $THREADS) on $ROWS rows; $SECS s after a ${WARMUP}-s warm-up,"
+	echo "   $ROUNDS round(s) over all tables in turn, TPS = mean of the rounds (each round in brackets)"
+	printf '  %-8s %5s %-26s %7s %9s %-26s %7s %9s %8s %8s\n' "" "parts" "TPS -M prepared" "x plain" "lat ms" "TPS -M simple" "x plain" "lat ms" "plan ms" "exec ms"
+	for l in "${W_LABELS[@]}"; do
+		case $l in day) n=daily ;; plain) n=plain ;; *) n="${l}ly" ;; esac
+		rp=$(for ((r = 1; r <= ROUNDS; r++)); do printf '%.0f ' "${W_TPS[$l.prepared.$r]}"; done)
+		rs=$(for ((r = 1; r <= ROUNDS; r++)); do printf '%.0f ' "${W_TPS[$l.simple.$r]}"; done)
+		printf '  %-8s %5s %-26s %7s %9s %-26s %7s %9s %8s %8s\n' "$n" "${W_PARTS[$l]}" \
+			"${W_TPS[$l.prepared]} [${rp% }]" "${W_TPS[$l.prepared.ratio]}" "${W_LAT[$l.prepared]}" \
+			"${W_TPS[$l.simple]} [${rs% }]" "${W_TPS[$l.simple.ratio]}" "${W_LAT[$l.simple]}" \
+			"${W_PLAN[$l]}" "${W_EXEC[$l]}"
 	done
 	echo "  (plan/exec ms: EXPLAIN ANALYZE of the SELECT with a literal interval, simple protocol; the SELECT"
 	echo "   compares at with now(), so partitions are pruned at executor start, not by the planner)"
+	echo "  per statement, from pg_stat_statements (track_planning on) in a separate ${DIAG_SECS}-s run per table and protocol:"
+	printf '%s\n' "${W_DIAG[@]}"
 	echo
 	if [ "$CHECKS_FAILED" = 0 ]; then
 		echo "correctness checks: all passed"
