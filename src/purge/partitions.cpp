@@ -4,6 +4,9 @@
 #include "purge/partitions.hpp"
 
 #include "guc.hpp"
+#include "pg/subtransaction.hpp"
+
+#include <initializer_list>
 
 extern "C"
 {
@@ -218,41 +221,105 @@ NewPartitionName(Oid parent, TimestampTz lower)
 	}
 }
 
+/* Milliseconds of conditional requests only, then of each queued request. */
+constexpr long CONDITIONAL_PHASE_MS = 100;
+constexpr int QUEUED_SLICE_MS = 20;
+
+struct QueuedLockStep
+{
+	Oid relid;
+	LOCKMODE mode;
+	int timeout_ms;
+};
+
+void
+QueuedLockStepRun(void *arg)
+{
+	const QueuedLockStep *step = static_cast<const QueuedLockStep *>(arg);
+	const int level = NewGUCNestLevel();
+	(void)set_config_option("lock_timeout", psprintf("%dms", step->timeout_ms), PGC_USERSET,
+	                        PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	LockRelationOid(step->relid, step->mode);
+	AtEOXact_GUC(true, level);
+}
+
+/* Waits in the lock queue for at most timeout_ms; false when not granted by then. */
+bool
+QueuedLock(Oid relid, LOCKMODE mode, int timeout_ms)
+{
+	QueuedLockStep step = {relid, mode, timeout_ms};
+	ErrorData *error = pg::InSubtransaction(QueuedLockStepRun, &step);
+	if (error == nullptr)
+	{
+		return true;
+	}
+	FreeErrorData(error);
+	return false;
+}
+
+/* Takes relids[from..count) conditionally; on failure releases what it took (and relids[0..from)).
+ */
+bool
+TakeRest(int from, int count, const Oid *relids, const LOCKMODE *modes)
+{
+	int held = from;
+	while (held < count && ConditionalLockRelationOid(relids[held], modes[held]))
+	{
+		held++;
+	}
+	if (held == count)
+	{
+		return true;
+	}
+	for (int i = 0; i < held; i++)
+	{
+		UnlockRelationOid(relids[i], modes[i]);
+	}
+	return false;
+}
+
 /*
- * Takes the locks with conditional requests, retried with short sleeps until `deadline`. A
- * request that cannot be granted at once is withdrawn rather than queued, so queries arriving
- * meanwhile never wait behind it; a partial set is released before sleeping, so no deadlock
- * can form. Raises lock_not_available at the deadline.
+ * Takes the locks, or raises lock_not_available at `deadline`. First only with conditional
+ * requests, retried with short sleeps: a request that cannot be granted at once is withdrawn,
+ * so queries arriving meanwhile never wait behind it. Under a steady stream of statements
+ * there may be no moment when the first lock is free, so after CONDITIONAL_PHASE_MS the first
+ * lock is also requested in the queue, for at most QUEUED_SLICE_MS at a time: queries
+ * arriving then wait at most that long (plus the DDL itself), and since the wait is far
+ * shorter than deadlock_timeout, a deadlock with an application transaction resolves by this
+ * request giving up, never by cancelling the application. The other locks are always taken
+ * conditionally; a partial set is released before sleeping.
  */
 void
 LockOrGiveUp(int count, const Oid *relids, const LOCKMODE *modes, TimestampTz deadline,
              const char *what)
 {
+	const TimestampTz started = GetCurrentTimestamp();
 	long pause_ms = 1;
 	for (;;)
 	{
-		int held = 0;
-		while (held < count && ConditionalLockRelationOid(relids[held], modes[held]))
-		{
-			held++;
-		}
-		if (held == count)
+		if (TakeRest(0, count, relids, modes))
 		{
 			return;
 		}
-		for (int i = 0; i < held; i++)
-		{
-			UnlockRelationOid(relids[i], modes[i]);
-		}
-		if (GetCurrentTimestamp() >= deadline)
+		const TimestampTz now = GetCurrentTimestamp();
+		if (now >= deadline)
 		{
 			ereport(ERROR,
 			        (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 			         errmsg("could not lock %s within retention.lock_timeout (%d ms)", what,
 			                guc::lock_timeout_ms),
-			         errdetail("Another transaction holds a conflicting lock on %s; the work "
-			                   "is left for the next run.",
-			                   get_rel_name(relids[held]))));
+			         errdetail("Other transactions held conflicting locks on %s all along; the "
+			                   "work is left for the next run.",
+			                   get_rel_name(relids[0]))));
+		}
+		if (now - started >= CONDITIONAL_PHASE_MS * 1000)
+		{
+			const int remaining_ms = static_cast<int>((deadline - now + 999) / 1000);
+			if (QueuedLock(relids[0], modes[0], Min(QUEUED_SLICE_MS, Max(remaining_ms, 1))) &&
+			    TakeRest(1, count, relids, modes))
+			{
+				return;
+			}
 		}
 		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, pause_ms,
 		                PG_WAIT_EXTENSION);
@@ -505,8 +572,16 @@ DropPartition(const PolicyTarget *target, const Partition *partition, TimestampT
 	}
 	else
 	{
+		/* an index-only scan of the trigger index reads far fewer pages than the heap */
 		sql = psprintf("SELECT count(*) FROM ONLY %s", partition->name);
+		const int level = NewGUCNestLevel();
+		for (const char *setting : {"enable_seqscan", "enable_bitmapscan", "jit"})
+		{
+			(void)set_config_option(setting, "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+			                        true, 0, false);
+		}
 		Execute(sql, SPI_OK_SELECT);
+		AtEOXact_GUC(true, level);
 		bool isnull;
 		*rows =
 		    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
