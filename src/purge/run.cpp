@@ -940,7 +940,7 @@ TryStep(Run *run, void (*step)(Run *, void *), void *arg, bool as_owner)
  * run and makes the run partial; any other error counts as a failure.
  */
 void
-RecordStepError(Run *run, ErrorData *error, const char *kind, Datum partitions)
+RecordStepError(Run *run, ErrorData *error, const char *kind, Datum partitions, TimestampTz started)
 {
 	NoteError(run, error->message);
 	if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
@@ -953,8 +953,8 @@ RecordStepError(Run *run, ErrorData *error, const char *kind, Datum partitions)
 	}
 	/* a unit kept for the next run is partial: the run goes on and ends partial */
 	const bool retried = error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
-	WriteAuditUnit(run, kind, partitions, GetCurrentTimestamp(), 0, 0,
-	               retried ? "partial" : "failed", error->message);
+	WriteAuditUnit(run, kind, partitions, started, 0, 0, retried ? "partial" : "failed",
+	               error->message);
 }
 
 bool
@@ -965,7 +965,8 @@ Protected(Run *run, void (*step)(Run *, void *), void *arg, bool as_owner)
 	{
 		return true;
 	}
-	RecordStepError(run, error, run->target.anonymizes ? "anonymize" : "delete", 0);
+	RecordStepError(run, error, run->target.anonymizes ? "anonymize" : "delete", 0,
+	                GetCurrentTimestamp());
 	FreeErrorData(error);
 	return false;
 }
@@ -1021,13 +1022,15 @@ KeepPartitions(Run *run)
 	foreach (cell, slots)
 	{
 		CHECK_FOR_INTERRUPTS();
+		const TimestampTz started = GetCurrentTimestamp();
 		CreateStep step = {static_cast<const Slot *>(lfirst(cell)), nullptr};
 		ErrorData *error = TryStep(run, CreateStepRun, &step, true);
 		if (error != nullptr)
 		{
 			error->message = psprintf("creating a partition of %s: %s", run->target.relation_name,
 			                          error->message);
-			RecordStepError(run, error, run->target.anonymizes ? "anonymize" : "delete", 0);
+			RecordStepError(run, error, run->target.anonymizes ? "anonymize" : "delete", 0,
+			                started);
 			FreeErrorData(error);
 		}
 		else
@@ -1093,7 +1096,7 @@ DropExpiredPartitions(Run *run)
 			{
 				kept = lappend_oid(kept, partition->relid);
 			}
-			RecordStepError(run, error, "drop_partition", OneName(partition->name));
+			RecordStepError(run, error, "drop_partition", OneName(partition->name), started);
 			FreeErrorData(error);
 		}
 		else if (step.outcome == DropOutcome::DROPPED)

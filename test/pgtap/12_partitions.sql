@@ -7,7 +7,7 @@
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT plan(49);
+SELECT plan(50);
 
 -- bounds of a partition as the catalog has them
 CREATE FUNCTION bounds(part regclass) RETURNS text[] LANGUAGE sql AS $$
@@ -98,6 +98,24 @@ SELECT ok(to_regclass('nm_recent') IS NULL AND to_regclass('nm_p20200101') IS NO
 SELECT ok(to_regclass('nm_wide') IS NOT NULL, 'a partition whose upper bound passes the cutoff is not dropped');
 SELECT is((SELECT array_agg(id ORDER BY id) FROM nm), '{1,4}'::int[],
           'its expired row is deleted in place, its recent row stays');
+
+-- B2. the row count of a dropped partition is exact, vacuumed (all-visible) or not --------------
+CREATE TABLE cnt (id int, at timestamptz NOT NULL, note text) PARTITION BY RANGE (at);
+CREATE TABLE cnt_a PARTITION OF cnt FOR VALUES FROM ('2024-01-01') TO ('2024-01-02');
+CREATE TABLE cnt_b PARTITION OF cnt FOR VALUES FROM ('2024-01-02') TO ('2024-01-03');
+INSERT INTO cnt SELECT g, '2024-01-01'::timestamptz + (g * 37 % 172800) * interval '1 second', 'n'
+FROM generate_series(1, 5000) g;
+UPDATE cnt SET note = 'updated' WHERE id % 7 = 0;
+VACUUM cnt_a;                                   -- all pages all-visible again
+DELETE FROM cnt WHERE id % 5 = 0 AND at >= '2024-01-02';  -- cnt_b keeps dead rows
+CREATE TABLE cnt_before AS SELECT tableoid::regclass::text AS part, count(*) AS n FROM cnt GROUP BY 1;
+SELECT retention.add_policy('cnt', 'cnt', 'at', '1 year', partition_interval => '1 day', premake => 0,
+                            enabled => false) IS NOT NULL AS added \gset
+CALL retention.run('cnt');
+SELECT is((SELECT array_agg(rows_affected ORDER BY partitions[1]) FROM retention.purge_log
+           WHERE policy_name = 'cnt' AND kind = 'drop_partition'),
+          (SELECT array_agg(n ORDER BY part) FROM cnt_before),
+          'drop_partition counts the rows exactly, from an all-visible partition and from one with dead rows');
 
 -- C. keep_when keeps a whole old partition alive while its expired rows go -----------------------
 CREATE TABLE kw (id int, at date NOT NULL, pinned boolean NOT NULL DEFAULT false) PARTITION BY RANGE (at);
