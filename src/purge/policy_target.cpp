@@ -249,80 +249,41 @@ TimestampLiteral(TimestampTz value)
 	                static_cast<int>(fsec));
 }
 
-/* Periods up to which one pass with a CASE over the tenant groups beats a pass per group. */
-constexpr int CASE_GROUPS = 16;
-
 List *
 PlanPasses(const PolicyTarget *target, TimestampTz as_of)
 {
-	Pass *own = static_cast<Pass *>(palloc0(sizeof(Pass)));
-	own->cutoff = ComputeCutoff(target, as_of);
-	own->record_cutoff = own->cutoff;
-	own->earliest = own->cutoff;
-	own->latest = own->cutoff;
-	List *passes = list_make1(own);
+	Pass *pass = static_cast<Pass *>(palloc0(sizeof(Pass)));
+	pass->cutoff = ComputeCutoff(target, as_of);
+	pass->record_cutoff = pass->cutoff;
+	pass->earliest = pass->cutoff;
+	pass->latest = pass->cutoff;
 	if (target->tenant_periods == NIL)
 	{
-		return passes;
+		return list_make1(pass);
 	}
-	const char *column =
-	    psprintf("%s.%s", quote_identifier(target->alias), quote_identifier(target->tenant_column));
-	/* the tenants grouped by period (periods come ordered) */
-	List *everyone = NIL;
-	List *groups = NIL; /* Pass *, one per distinct period */
-	List *group = NIL;
+	/*
+	 * One pass: each row is compared with its tenant's cutoff, looked up by one hash probe
+	 * (retention.tenant_cutoff); the latest cutoff bounds the walk.
+	 */
+	List *tenants = NIL;
+	StringInfoData cutoffs;
+	initStringInfo(&cutoffs);
 	ListCell *cell;
 	foreach (cell, target->tenant_periods)
 	{
 		const TenantPeriod *period = static_cast<const TenantPeriod *>(lfirst(cell));
-		everyone = lappend(everyone, period->tenant);
-		group = lappend(group, period->tenant);
-		const ListCell *next = lnext(target->tenant_periods, cell);
-		const bool last_of_group =
-		    next == nullptr ||
-		    !DatumGetBool(DirectFunctionCall2(
-		        interval_eq, IntervalPGetDatum(&period->retain),
-		        IntervalPGetDatum(&static_cast<const TenantPeriod *>(lfirst(next))->retain)));
-		if (last_of_group)
-		{
-			Pass *pass = static_cast<Pass *>(palloc0(sizeof(Pass)));
-			pass->cutoff = CutoffFor(target, &period->retain, as_of);
-			pass->record_cutoff = pass->cutoff;
-			pass->earliest = pass->cutoff;
-			pass->latest = pass->cutoff;
-			pass->tenant_filter = psprintf("%s = ANY (%s)", column, TenantArray(target, group));
-			pass->tenant_pass = true;
-			groups = lappend(groups, pass);
-			group = NIL;
-		}
+		const TimestampTz cutoff = CutoffFor(target, &period->retain, as_of);
+		tenants = lappend(tenants, period->tenant);
+		appendStringInfo(&cutoffs, "%s%s", cutoffs.len > 0 ? ", " : "", TimestampLiteral(cutoff));
+		pass->earliest = Min(pass->earliest, cutoff);
+		pass->latest = Max(pass->latest, cutoff);
 	}
-	if (list_length(groups) <= CASE_GROUPS)
-	{
-		/*
-		 * Few distinct periods: one pass, each row compared with its tenant's cutoff through a
-		 * CASE of hashed lookups; $1 (the latest cutoff) bounds the walk.
-		 */
-		StringInfoData cases;
-		initStringInfo(&cases);
-		/* most rows belong to tenants without a period of their own: one lookup for them */
-		appendStringInfo(&cases, " WHEN (%s = ANY (%s)) IS NOT TRUE THEN %s", column,
-		                 TenantArray(target, everyone), TimestampLiteral(own->cutoff));
-		foreach (cell, groups)
-		{
-			const Pass *pass = static_cast<const Pass *>(lfirst(cell));
-			appendStringInfo(&cases, " WHEN %s THEN %s", pass->tenant_filter,
-			                 TimestampLiteral(pass->cutoff));
-			own->earliest = Min(own->earliest, pass->cutoff);
-			own->latest = Max(own->latest, pass->cutoff);
-		}
-		own->tenant_filter = psprintf("(%s) < CASE%s END", target->trigger_sql, cases.data);
-		own->cutoff = own->latest;
-		return passes;
-	}
-	/* many distinct periods: the other tenants first, then a pass per period */
-	own->tenant_filter =
-	    psprintf("(%s = ANY (%s)) IS NOT TRUE", column, TenantArray(target, everyone));
-	return list_concat(passes, groups);
+	pass->tenant_filter =
+	    psprintf("(%s) < retention.tenant_cutoff(%s.%s, %s, ARRAY[%s], %s)", target->trigger_sql,
+	             quote_identifier(target->alias), quote_identifier(target->tenant_column),
+	             TenantArray(target, tenants), cutoffs.data, TimestampLiteral(pass->cutoff));
+	pass->cutoff = pass->latest;
+	return list_make1(pass);
 }
 
 void

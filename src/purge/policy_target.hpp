@@ -43,7 +43,6 @@ struct PolicyTarget
 	char *tenant_column;   /* nullptr: none */
 	List *tenant_periods;  /* TenantPeriod *, ordered by retain */
 	char *tenant_filter;   /* the tenants of the current pass (see Pass); nullptr: all */
-	bool tenant_pass;      /* the current pass is for tenants with a period of their own */
 	bool anonymizes;       /* action anonymize */
 	char *anonymize_bin;   /* {"attnum": stored tree, ...} as text */
 	char *set_sql;         /* "col" = (expr), ...: deparsed at Prepare() */
@@ -58,11 +57,9 @@ struct TenantPeriod
 };
 
 /*
- * The passes of a run over its relation. Without tenant periods, one pass at the policy's
- * cutoff. With up to 16 distinct periods, still one pass: each row is compared with its
- * tenant's cutoff through a CASE of hashed lookups, and the latest cutoff bounds the walk. With
- * more, the tenants without a period of their own first, then one pass per distinct period,
- * which walks a (tenant, trigger) index when there is one.
+ * The passes of a run over its relation: today always one. Without tenant periods its rows
+ * are compared with the policy's cutoff; with them, each row with its tenant's cutoff
+ * (retention.tenant_cutoff, one hash probe per row), and the latest cutoff bounds the walk.
  */
 struct Pass
 {

@@ -131,12 +131,9 @@ IndexAccessMethod(Oid index_id)
 	return access_method;
 }
 
-/*
- * Whether the leaf has a valid btree index whose first column is `column` (and, when `second`
- * is given, whose second column is `second`).
- */
+/* Whether the leaf has a valid btree index whose first column is `column`. */
 bool
-HasLeadingIndex(Relation rel, AttrNumber column, AttrNumber second = InvalidAttrNumber)
+HasLeadingIndex(Relation rel, AttrNumber column)
 {
 	bool found = false;
 	List *indexes = RelationGetIndexList(rel);
@@ -150,10 +147,8 @@ HasLeadingIndex(Relation rel, AttrNumber column, AttrNumber second = InvalidAttr
 			continue;
 		}
 		Form_pg_index index = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple));
-		const bool usable = index->indisvalid &&
-		                    index->indnkeyatts >= (second != InvalidAttrNumber ? 2 : 1) &&
+		const bool usable = index->indisvalid && index->indnkeyatts >= 1 &&
 		                    index->indkey.values[0] == column &&
-		                    (second == InvalidAttrNumber || index->indkey.values[1] == second) &&
 		                    heap_attisnull(tuple, Anum_pg_index_indpred, nullptr);
 		ReleaseSysCache(tuple);
 		if (usable && IndexAccessMethod(index_id) == BTREE_AM_OID)
@@ -227,18 +222,7 @@ PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 		char *column = get_attname(target->relid, target->trigger_column, false);
 		const AttrNumber leaf_column = get_attnum(leaf_id, column);
 		Relation rel = relation_open(leaf_id, AccessShareLock);
-		const AttrNumber tenant_column =
-		    target->tenant_pass ? get_attnum(leaf_id, target->tenant_column) : InvalidAttrNumber;
-		if (tenant_column > 0 && leaf_column > 0 &&
-		    HasLeadingIndex(rel, tenant_column, leaf_column))
-		{
-			/* a few tenants' rows, each a range of the (tenant, trigger) index: walk it */
-			leaf->by_index = true;
-		}
-		else
-		{
-			leaf->by_index = WalkByIndex(run, rel, leaf_column, leaf->from_clause);
-		}
+		leaf->by_index = WalkByIndex(run, rel, leaf_column, leaf->from_clause);
 		relation_close(rel, AccessShareLock);
 		leaf->key_type = get_atttype(target->relid, target->trigger_column);
 	}
@@ -1364,7 +1348,6 @@ RunLocked(Run *run)
 		run->cutoff = pass->cutoff;
 		run->record_cutoff = pass->record_cutoff;
 		run->target.tenant_filter = pass->tenant_filter;
-		run->target.tenant_pass = pass->tenant_pass;
 		ListCell *cell;
 		foreach (cell, leaves)
 		{

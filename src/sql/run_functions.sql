@@ -15,3 +15,12 @@ LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'retention_preview';
 COMMENT ON FUNCTION retention.preview(text, timestamptz) IS
     'what a run at as_of would remove, per policy; changes nothing';
+
+-- Used by the statements runs generate: the cutoff of a row's tenant (one hash probe).
+CREATE FUNCTION retention.tenant_cutoff(tenant anyelement, tenants anyarray,
+                                        cutoffs timestamptz[], fallback timestamptz)
+RETURNS timestamptz
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'retention_tenant_cutoff';
+COMMENT ON FUNCTION retention.tenant_cutoff(anyelement, anyarray, timestamptz[], timestamptz) IS
+    'internal, used by runs: the cutoff paired with tenant in (tenants, cutoffs), else fallback';
