@@ -199,9 +199,12 @@ CutoffFor(const PolicyTarget *target, const Interval *retain, TimestampTz as_of)
 	return DatumGetTimestampTz(cutoff);
 }
 
-/* "ARRAY['a', 'b']::type[]": the tenants as values of the tenant column's type. */
-char *
-TenantArray(const PolicyTarget *target, List *tenants)
+/*
+ * The tenants as an array of the tenant column's base type (tenant_cutoff() resolves its
+ * polymorphic arguments to the base type of a domain).
+ */
+Oid
+TenantType(const PolicyTarget *target)
 {
 	const AttrNumber number = get_attnum(target->relid, target->tenant_column);
 	if (number == InvalidAttrNumber)
@@ -210,19 +213,36 @@ TenantArray(const PolicyTarget *target, List *tenants)
 		                errmsg("tenant column \"%s\" of policy \"%s\" no longer exists",
 		                       target->tenant_column, target->name)));
 	}
-	StringInfoData sql;
-	initStringInfo(&sql);
-	appendStringInfoString(&sql, "ARRAY[");
+	return get_atttype(target->relid, number);
+}
+
+Datum
+TenantArray(const PolicyTarget *target, List *tenants, Oid *array_type)
+{
+	const Oid type = getBaseType(TenantType(target));
+	*array_type = get_array_type(type);
+	if (!OidIsValid(*array_type))
+	{
+		ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+		                errmsg("tenant column \"%s\" of policy \"%s\" has a type without arrays",
+		                       target->tenant_column, target->name)));
+	}
+	Oid input;
+	Oid io_param;
+	getTypeInputInfo(type, &input, &io_param);
+	int16 length;
+	bool by_value;
+	char align;
+	get_typlenbyvalalign(type, &length, &by_value, &align);
+	const int count = list_length(tenants);
+	Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
+	int i = 0;
 	ListCell *cell;
 	foreach (cell, tenants)
 	{
-		appendStringInfo(&sql, "%s%s", cell == list_head(tenants) ? "" : ", ",
-		                 quote_literal_cstr(static_cast<const char *>(lfirst(cell))));
+		values[i++] = OidInputFunctionCall(input, static_cast<char *>(lfirst(cell)), io_param, -1);
 	}
-	appendStringInfo(
-	    &sql, "]::%s[]",
-	    format_type_extended(get_atttype(target->relid, number), -1, FORMAT_TYPE_FORCE_QUALIFY));
-	return sql.data;
+	return PointerGetDatum(construct_array(values, count, type, length, by_value, align));
 }
 
 } // namespace
@@ -263,27 +283,84 @@ PlanPasses(const PolicyTarget *target, TimestampTz as_of)
 	}
 	/*
 	 * One pass: each row is compared with its tenant's cutoff, looked up by one hash probe
-	 * (retention.tenant_cutoff); the latest cutoff bounds the walk.
+	 * (retention.tenant_cutoff); the latest cutoff bounds the walk, unless the tenants with
+	 * shorter periods are walked apart (see ShortTenant).
 	 */
+	pass->own_cutoff = pass->cutoff;
+	const char *tenant_column =
+	    psprintf("%s.%s", quote_identifier(target->alias), quote_identifier(target->tenant_column));
+	const char *tenant_type =
+	    format_type_extended(TenantType(target), -1, FORMAT_TYPE_FORCE_QUALIFY);
 	List *tenants = NIL;
-	StringInfoData cutoffs;
-	initStringInfo(&cutoffs);
+	const int count = list_length(target->tenant_periods);
+	Datum *cutoffs = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
+	int i = 0;
 	ListCell *cell;
 	foreach (cell, target->tenant_periods)
 	{
 		const TenantPeriod *period = static_cast<const TenantPeriod *>(lfirst(cell));
 		const TimestampTz cutoff = CutoffFor(target, &period->retain, as_of);
 		tenants = lappend(tenants, period->tenant);
-		appendStringInfo(&cutoffs, "%s%s", cutoffs.len > 0 ? ", " : "", TimestampLiteral(cutoff));
+		cutoffs[i++] = TimestampTzGetDatum(cutoff);
 		pass->earliest = Min(pass->earliest, cutoff);
 		pass->latest = Max(pass->latest, cutoff);
+		if (cutoff > pass->own_cutoff)
+		{
+			ShortTenant *tenant = static_cast<ShortTenant *>(palloc(sizeof(ShortTenant)));
+			tenant->filter = psprintf("%s = %s::%s", tenant_column,
+			                          quote_literal_cstr(period->tenant), tenant_type);
+			tenant->cutoff = cutoff;
+			pass->short_tenants = lappend(pass->short_tenants, tenant);
+		}
 	}
-	pass->tenant_filter =
-	    psprintf("(%s) < retention.tenant_cutoff(%s.%s, %s, ARRAY[%s], %s)", target->trigger_sql,
-	             quote_identifier(target->alias), quote_identifier(target->tenant_column),
-	             TenantArray(target, tenants), cutoffs.data, TimestampLiteral(pass->cutoff));
+	pass->tenant_cutoffs = static_cast<TenantCutoffs *>(palloc(sizeof(TenantCutoffs)));
+	pass->tenant_cutoffs->tenants = TenantArray(target, tenants, &pass->tenant_cutoffs->array_type);
+	pass->tenant_cutoffs->cutoffs = PointerGetDatum(construct_array(
+	    cutoffs, count, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE));
+	pass->tenant_filter = psprintf("(%s) < retention.tenant_cutoff(%s, $%d, $%d, %s)",
+	                               target->trigger_sql, tenant_column, TENANT_KEYS_PARAM,
+	                               TENANT_CUTOFFS_PARAM, TimestampLiteral(pass->cutoff));
 	pass->cutoff = pass->latest;
 	return list_make1(pass);
+}
+
+void
+UsePass(PolicyTarget *target, const Pass *pass)
+{
+	target->tenant_filter = pass != nullptr ? pass->tenant_filter : nullptr;
+	target->tenant_cutoffs = pass != nullptr ? pass->tenant_cutoffs : nullptr;
+}
+
+int
+ExecuteForTarget(const PolicyTarget *target, const char *sql, int nargs, const Oid *types,
+                 const Datum *values, bool read_only)
+{
+	const TenantCutoffs *tenants = target->tenant_cutoffs;
+	if (target->tenant_filter == nullptr || tenants == nullptr)
+	{
+		return SPI_execute_with_args(sql, nargs, const_cast<Oid *>(types),
+		                             const_cast<Datum *>(values), nullptr, read_only, 0);
+	}
+	Assert(nargs < TENANT_KEYS_PARAM);
+	Oid all_types[TENANT_CUTOFFS_PARAM];
+	Datum all_values[TENANT_CUTOFFS_PARAM];
+	char nulls[TENANT_CUTOFFS_PARAM + 1];
+	for (int i = 0; i < TENANT_CUTOFFS_PARAM; i++)
+	{
+		/* parameters the statement does not use are typed and null */
+		all_types[i] = i < nargs ? types[i] : INT4OID;
+		all_values[i] = i < nargs ? values[i] : 0;
+		nulls[i] = i < nargs ? ' ' : 'n';
+	}
+	nulls[TENANT_CUTOFFS_PARAM] = '\0';
+	all_types[TENANT_KEYS_PARAM - 1] = tenants->array_type;
+	all_values[TENANT_KEYS_PARAM - 1] = tenants->tenants;
+	nulls[TENANT_KEYS_PARAM - 1] = ' ';
+	all_types[TENANT_CUTOFFS_PARAM - 1] = TIMESTAMPTZARRAYOID;
+	all_values[TENANT_CUTOFFS_PARAM - 1] = tenants->cutoffs;
+	nulls[TENANT_CUTOFFS_PARAM - 1] = ' ';
+	return SPI_execute_with_args(sql, TENANT_CUTOFFS_PARAM, all_types, all_values, nulls, read_only,
+	                             0);
 }
 
 void

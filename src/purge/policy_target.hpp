@@ -11,6 +11,21 @@
 namespace retention::purge
 {
 
+/*
+ * The tenant periods of a pass as statement parameters: $6 the tenants (an array of the tenant
+ * column's base type), $7 their cutoffs (timestamptz[]). Passed as values rather than written
+ * into the SQL, so that batches do not parse and fold thousands of literals each.
+ */
+constexpr int TENANT_KEYS_PARAM = 6;
+constexpr int TENANT_CUTOFFS_PARAM = 7;
+
+struct TenantCutoffs
+{
+	Oid array_type;
+	Datum tenants;
+	Datum cutoffs;
+};
+
 struct PolicyTarget
 {
 	int64 id;
@@ -43,10 +58,11 @@ struct PolicyTarget
 	char *tenant_column;   /* nullptr: none */
 	List *tenant_periods;  /* TenantPeriod *, ordered by retain */
 	char *tenant_filter;   /* the tenants of the current pass (see Pass); nullptr: all */
-	bool anonymizes;       /* action anonymize */
-	char *anonymize_bin;   /* {"attnum": stored tree, ...} as text */
-	char *set_sql;         /* "col" = (expr), ...: deparsed at Prepare() */
-	char *differs_sql;     /* a row still to anonymise: some column differs from its value */
+	const TenantCutoffs *tenant_cutoffs; /* its parameters, with tenant_filter */
+	bool anonymizes;                     /* action anonymize */
+	char *anonymize_bin;                 /* {"attnum": stored tree, ...} as text */
+	char *set_sql;                       /* "col" = (expr), ...: deparsed at Prepare() */
+	char *differs_sql; /* a row still to anonymise: some column differs from its value */
 };
 
 /* One tenant's own retain (retention.set_tenant_retain). */
@@ -54,6 +70,18 @@ struct TenantPeriod
 {
 	char *tenant;
 	Interval retain;
+};
+
+/*
+ * A tenant whose period is shorter than the policy's. When a leaf is walked by index (few rows
+ * expired at the policy's cutoff), the main walk stops at the policy's cutoff and each such
+ * tenant's newer expired rows are walked apart through an index on (tenant, trigger), instead
+ * of the main walk visiting every tenant's rows up to the latest cutoff.
+ */
+struct ShortTenant
+{
+	char *filter; /* "alias.tenant = 'value'::type" */
+	TimestampTz cutoff;
 };
 
 /*
@@ -68,8 +96,10 @@ struct Pass
 	    record_cutoff;    /* the cutoff its audit rows record: the policy's own or the period's */
 	TimestampTz earliest; /* the range of the cutoffs the pass applies */
 	TimestampTz latest;
-	char *tenant_filter; /* SQL over the alias; nullptr: every row */
-	bool tenant_pass; /* for tenants with a period of their own (few rows, an index per tenant) */
+	char *tenant_filter; /* SQL over the alias and $6, $7; nullptr: every row */
+	TenantCutoffs *tenant_cutoffs;
+	TimestampTz own_cutoff; /* the policy's own cutoff */
+	List *short_tenants;    /* ShortTenant *: periods shorter than the policy's */
 };
 
 /*
@@ -101,6 +131,16 @@ bool RefreshHolds(PolicyTarget *target);
  * over the alias.
  */
 char *ExpiredCondition(const PolicyTarget *target, int cutoff_param);
+
+/* Makes the pass's tenant filter the target's (nullptr: none). */
+void UsePass(PolicyTarget *target, const Pass *pass);
+
+/*
+ * SPI_execute_with_args of a statement built from the target's conditions: adds the tenant
+ * parameters of the current pass, if any, after the statement's own `nargs` (at most 5).
+ */
+int ExecuteForTarget(const PolicyTarget *target, const char *sql, int nargs, const Oid *types,
+                     const Datum *values, bool read_only);
 
 /* The policies to consider, in run order (priority, name): a List of palloc'd int64 ids. */
 List *ListPolicyIds(bool enabled_only, bool owned_only);

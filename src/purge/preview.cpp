@@ -79,7 +79,7 @@ CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, int64 *
 	foreach (cell, passes)
 	{
 		const Pass *pass = static_cast<const Pass *>(lfirst(cell));
-		target->tenant_filter = pass->tenant_filter;
+		UsePass(target, pass);
 		char *sql = psprintf("SELECT count(*) FILTER (WHERE (%s) IS NOT TRUE), "
 		                     "count(*) FILTER (WHERE (%s) IS TRUE) FROM %s AS %s WHERE %s",
 		                     held_sql ? held_sql : "false", held_sql ? held_sql : "false",
@@ -87,7 +87,7 @@ CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, int64 *
 		                     ExpiredCondition(target, 1));
 		Oid types[1] = {TIMESTAMPTZOID};
 		Datum values[1] = {TimestampTzGetDatum(pass->cutoff)};
-		if (SPI_execute_with_args(sql, 1, types, values, nullptr, true, 0) != SPI_OK_SELECT)
+		if (ExecuteForTarget(target, sql, 1, types, values, true) != SPI_OK_SELECT)
 		{
 			elog(ERROR, "counting expired rows failed");
 		}
@@ -98,7 +98,7 @@ CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, int64 *
 		    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	}
 	target->held_sql = held_sql;
-	target->tenant_filter = nullptr;
+	UsePass(target, nullptr);
 	pg::Leave(scope);
 	return count;
 }

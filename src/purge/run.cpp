@@ -80,6 +80,7 @@ struct Leaf
 	Oid relid;
 	char *from_clause;  /* ONLY schema.table AS alias */
 	bool by_index;      /* walk (trigger, ctid) in index order, else ctid order */
+	bool split;         /* the pass's short tenants are walked apart (see ShortTenant) */
 	char *select_first; /* candidates, not locked: ctid, [key,] whether no one had locked it */
 	char *select_next;
 	char *scan_first; /* fast path: where the batch ends and which rows are busy */
@@ -131,9 +132,12 @@ IndexAccessMethod(Oid index_id)
 	return access_method;
 }
 
-/* Whether the leaf has a valid btree index whose first column is `column`. */
+/*
+ * Whether the leaf has a valid btree index whose first column is `column` and, when `second`
+ * is given, whose second column is `second`.
+ */
 bool
-HasLeadingIndex(Relation rel, AttrNumber column)
+HasLeadingIndex(Relation rel, AttrNumber column, AttrNumber second = InvalidAttrNumber)
 {
 	bool found = false;
 	List *indexes = RelationGetIndexList(rel);
@@ -147,8 +151,9 @@ HasLeadingIndex(Relation rel, AttrNumber column)
 			continue;
 		}
 		Form_pg_index index = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple));
-		const bool usable = index->indisvalid && index->indnkeyatts >= 1 &&
+		const bool usable = index->indisvalid && index->indnkeyatts >= (second > 0 ? 2 : 1) &&
 		                    index->indkey.values[0] == column &&
+		                    (second <= 0 || index->indkey.values[1] == second) &&
 		                    heap_attisnull(tuple, Anum_pg_index_indpred, nullptr);
 		ReleaseSysCache(tuple);
 		if (usable && IndexAccessMethod(index_id) == BTREE_AM_OID)
@@ -161,30 +166,20 @@ HasLeadingIndex(Relation rel, AttrNumber column)
 }
 
 /*
- * Decides how a leaf is walked. In index order, each batch reads only expired rows, which
- * suits the usual case (a small share of the table expires between runs); but consecutive
- * batches then touch rows spread over the whole table. In heap (ctid) order each batch covers
- * a contiguous stretch of pages, so every page is dirtied once per run, which is far cheaper
- * when a large share is expired (a first run, a shortened period). The index is used unless a
- * bounded count finds at least a tenth of the leaf's estimated rows expired.
+ * The planner's estimate of the leaf's rows older than `cutoff`, from the column's statistics;
+ * -1 when the leaf has never been analysed.
  */
-bool
-WalkByIndex(const Run *run, Relation rel, AttrNumber leaf_column, const char *from_clause)
+double
+EstimateOlder(const Run *run, Relation rel, const char *from_clause, TimestampTz cutoff)
 {
-	if (leaf_column <= 0 || !HasLeadingIndex(rel, leaf_column))
+	if (rel->rd_rel->reltuples <= 0)
 	{
-		return false;
+		return -1;
 	}
-	const double estimated_rows = rel->rd_rel->reltuples;
-	if (estimated_rows <= 0)
-	{
-		return true;
-	}
-	/* the planner's estimate of the expired rows, from the column's statistics */
 	char *sql = psprintf("EXPLAIN (FORMAT JSON) SELECT FROM %s WHERE (%s) < $1", from_clause,
 	                     run->target.trigger_sql);
 	Oid types[1] = {TIMESTAMPTZOID};
-	Datum values[1] = {TimestampTzGetDatum(run->cutoff)};
+	Datum values[1] = {TimestampTzGetDatum(cutoff)};
 	if (SPI_execute_with_args(sql, 1, types, values, nullptr, false, 0) != SPI_OK_UTILITY ||
 	    SPI_processed < 1)
 	{
@@ -192,12 +187,75 @@ WalkByIndex(const Run *run, Relation rel, AttrNumber leaf_column, const char *fr
 	}
 	char *plan = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	const char *rows = plan != nullptr ? strstr(plan, "\"Plan Rows\": ") : nullptr;
-	if (rows == nullptr)
+	return rows == nullptr ? -1 : strtod(rows + strlen("\"Plan Rows\": "), nullptr);
+}
+
+/*
+ * Whether a leaf is walked in index order, given the estimate of its rows to remove. In index
+ * order, each batch reads only expired rows, which suits the usual case (a small share of the
+ * table expires between runs); but consecutive batches then touch rows spread over the whole
+ * table. In heap (ctid) order each batch covers a contiguous stretch of pages, so every page
+ * is dirtied once per run, which is far cheaper when a large share is expired (a first run, a
+ * shortened period). The index is used unless at least a tenth of the leaf's rows expired.
+ */
+bool
+WalkByIndex(double expired, double rows)
+{
+	return expired < 0 || expired < rows / 10;
+}
+
+/*
+ * Relative costs behind the split of a tenant pass (ChooseWalk), in microseconds, measured on
+ * a 2-core machine with bench/subjects_tenants.sh: visiting a row in a heap walk, visiting a row
+ * in an index walk (a random heap access), and one tenant's walk beyond its rows (its
+ * statements, its audit row).
+ */
+constexpr double HEAP_ROW_COST = 0.2;
+constexpr double INDEX_ROW_COST = 6;
+constexpr double TENANT_WALK_COST = 600;
+
+/*
+ * Chooses how the pass walks a leaf: in one walk to the latest cutoff, or split into a walk to
+ * the policy's own cutoff and one walk per tenant with a shorter period through an index on
+ * (tenant, trigger) (see ShortTenant). The split is taken when the leaf has that index, the
+ * walk to the policy's cutoff goes by index, and the estimated cost of the tenants' walks is
+ * below that of the one walk (the rows up to the latest cutoff by index, or the whole leaf in
+ * heap order). Sets leaf->by_index and leaf->split; leaves run->cutoff at the bound of the
+ * leaf's main walk.
+ */
+void
+ChooseWalk(Run *run, const Pass *pass, Relation rel, AttrNumber leaf_column, Leaf *leaf)
+{
+	if (leaf_column <= 0 || !HasLeadingIndex(rel, leaf_column))
 	{
-		return true;
+		return;
 	}
-	const double expired = strtod(rows + strlen("\"Plan Rows\": "), nullptr);
-	return expired < estimated_rows / 10;
+	const double rows = rel->rd_rel->reltuples;
+	const double to_latest = EstimateOlder(run, rel, leaf->from_clause, pass->cutoff);
+	leaf->by_index = WalkByIndex(to_latest, rows);
+	if (pass->short_tenants == NIL || to_latest < 0)
+	{
+		return;
+	}
+	const AttrNumber tenant_column = get_attnum(RelationGetRelid(rel), run->target.tenant_column);
+	if (tenant_column <= 0 || !HasLeadingIndex(rel, tenant_column, leaf_column))
+	{
+		return;
+	}
+	const double to_own = EstimateOlder(run, rel, leaf->from_clause, pass->own_cutoff);
+	if (!WalkByIndex(to_own, rows))
+	{
+		return;
+	}
+	const double one_walk = leaf->by_index ? to_latest * INDEX_ROW_COST : rows * HEAP_ROW_COST;
+	const double split =
+	    to_own * INDEX_ROW_COST + list_length(pass->short_tenants) * TENANT_WALK_COST;
+	if (split < one_walk)
+	{
+		leaf->by_index = true;
+		leaf->split = true;
+		run->cutoff = pass->own_cutoff;
+	}
 }
 
 void BuildLeafStatements(const Run *run, Leaf *leaf);
@@ -205,7 +263,7 @@ void BuildLeafStatements(const Run *run, Leaf *leaf);
 /* Chooses the walk and builds the statements of one leaf (as the owner, who may read the
  * table's statistics). */
 void
-PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
+PrepareLeaf(Run *run, const Pass *pass, Oid leaf_id, Leaf *leaf)
 {
 	const PolicyTarget *target = &run->target;
 	leaf->relid = leaf_id;
@@ -215,6 +273,7 @@ PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 	                                        get_rel_name(leaf_id)),
 	             quote_identifier(target->alias));
 	leaf->by_index = false;
+	leaf->split = false;
 	leaf->key_type = InvalidOid;
 	if (target->trigger_column > 0)
 	{
@@ -222,7 +281,7 @@ PrepareLeaf(const Run *run, Oid leaf_id, Leaf *leaf)
 		char *column = get_attname(target->relid, target->trigger_column, false);
 		const AttrNumber leaf_column = get_attnum(leaf_id, column);
 		Relation rel = relation_open(leaf_id, AccessShareLock);
-		leaf->by_index = WalkByIndex(run, rel, leaf_column, leaf->from_clause);
+		ChooseWalk(run, pass, rel, leaf_column, leaf);
 		relation_close(rel, AccessShareLock);
 		leaf->key_type = get_atttype(target->relid, target->trigger_column);
 	}
@@ -445,7 +504,7 @@ SelectCandidates(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
 		sql = leaf->select_next;
 	}
 	const int level = ScanSettings(!leaf->by_index, !leaf->by_index, false);
-	const int rc = SPI_execute_with_args(sql, nargs, types, values, nullptr, true, 0);
+	const int rc = ExecuteForTarget(&run->target, sql, nargs, types, values, true);
 	AtEOXact_GUC(true, level);
 	if (rc != SPI_OK_SELECT)
 	{
@@ -510,7 +569,7 @@ DeleteTids(const Run *run, const Leaf *leaf, const ItemPointerData *tids, int co
 	Oid types[2] = {TIMESTAMPTZOID, TIDARRAYOID};
 	Datum values[2] = {TimestampTzGetDatum(run->cutoff), PointerGetDatum(TidArray(tids, count))};
 	const int level = ScanSettings(true, false, true);
-	const int rc = SPI_execute_with_args(leaf->delete_sql, 2, types, values, nullptr, false, 0);
+	const int rc = ExecuteForTarget(&run->target, leaf->delete_sql, 2, types, values, false);
 	AtEOXact_GUC(true, level);
 	if (rc != leaf->delete_rc)
 	{
@@ -534,7 +593,7 @@ LockAndRemove(const Run *run, const Leaf *leaf, Batch *batch, const ItemPointerD
 	Oid types[2] = {TIMESTAMPTZOID, TIDARRAYOID};
 	Datum values[2] = {TimestampTzGetDatum(run->cutoff), PointerGetDatum(TidArray(tids, count))};
 	const int level = ScanSettings(true, false, false);
-	const int rc = SPI_execute_with_args(leaf->lock_sql, 2, types, values, nullptr, false, 0);
+	const int rc = ExecuteForTarget(&run->target, leaf->lock_sql, 2, types, values, false);
 	AtEOXact_GUC(true, level);
 	if (rc != SPI_OK_SELECT)
 	{
@@ -678,7 +737,7 @@ FastBatch(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
 
 	int level = ScanSettings(!leaf->by_index, !leaf->by_index, false);
 	const char *scan = first ? leaf->scan_first : leaf->scan_next;
-	int rc = SPI_execute_with_args(scan, leaf->by_index ? 3 : 2, types, values, nullptr, true, 0);
+	int rc = ExecuteForTarget(&run->target, scan, leaf->by_index ? 3 : 2, types, values, true);
 	AtEOXact_GUC(true, level);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 	{
@@ -719,7 +778,7 @@ FastBatch(const Run *run, const Leaf *leaf, Cursor *cursor, Batch *batch)
 		SPI_freetuptable(SPI_tuptable);
 		level = ScanSettings(!leaf->by_index, false, true);
 		const char *range = first ? leaf->range_first : leaf->range_next;
-		rc = SPI_execute_with_args(range, leaf->by_index ? 5 : 3, types, values, nullptr, false, 0);
+		rc = ExecuteForTarget(&run->target, range, leaf->by_index ? 5 : 3, types, values, false);
 		AtEOXact_GUC(true, level);
 		if (rc != leaf->delete_rc)
 		{
@@ -1131,6 +1190,7 @@ LeavesStepRun(Run *run, void *arg)
 
 struct LeafStep
 {
+	const Pass *pass;
 	Oid leaf_id;
 	Leaf *leaf;
 };
@@ -1139,29 +1199,24 @@ void
 PrepareLeafStep(Run *run, void *arg)
 {
 	LeafStep *step = static_cast<LeafStep *>(arg);
-	PrepareLeaf(run, step->leaf_id, step->leaf);
+	PrepareLeaf(run, step->pass, step->leaf_id, step->leaf);
 }
 
+/* Runs the leaf's batches, from its start, until none is left or the run stops early. */
 void
-PurgeLeaf(Run *run, Oid leaf_id)
+WalkLeaf(Run *run, Leaf *leaf)
 {
-	Leaf leaf;
-	LeafStep step = {leaf_id, &leaf};
-	if (!Protected(run, PrepareLeafStep, &step, true))
-	{
-		return;
-	}
 	Cursor cursor = {};
 	bool more = true;
 	while (more && !OutOfTime(run))
 	{
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(run->batch_context);
-		more = RunBatch(run, &leaf, &cursor);
+		more = RunBatch(run, leaf, &cursor);
 		/*
-		 * A full batch commits; a short one (the end of a leaf or of a tenant pass) waits for
-		 * the next ones up to batch_size rows, so that many small tenant passes do not each
-		 * pay for a commit. The run's last work commits at its end.
+		 * A full batch commits; a short one (the end of a leaf or of a tenant's walk) waits
+		 * for the next ones up to batch_size rows, so that many small walks do not each pay
+		 * for a commit. The run's last work commits at its end.
 		 */
 		if (more || run->uncommitted_rows >= run->target.batch_size)
 		{
@@ -1173,6 +1228,46 @@ PurgeLeaf(Run *run, Oid leaf_id)
 			Throttle(run);
 		}
 	}
+}
+
+/*
+ * One pass over one leaf. When the leaf is split (see ShortTenant), the main walk stops at the
+ * policy's own cutoff, then each tenant with a shorter period is walked to its own cutoff
+ * through the (tenant, trigger) index; its batches record that cutoff.
+ */
+void
+PurgeLeaf(Run *run, const Pass *pass, Oid leaf_id)
+{
+	Leaf leaf;
+	LeafStep step = {pass, leaf_id, &leaf};
+	run->cutoff = pass->cutoff;
+	if (!Protected(run, PrepareLeafStep, &step, true))
+	{
+		return;
+	}
+	WalkLeaf(run, &leaf);
+	if (leaf.split)
+	{
+		ListCell *cell;
+		foreach (cell, pass->short_tenants)
+		{
+			if (run->stopped_early)
+			{
+				break;
+			}
+			const ShortTenant *tenant = static_cast<const ShortTenant *>(lfirst(cell));
+			run->cutoff = tenant->cutoff;
+			run->record_cutoff = tenant->cutoff;
+			run->target.tenant_filter = tenant->filter;
+			run->target.tenant_cutoffs = nullptr;
+			Leaf tenant_leaf = leaf;
+			BuildLeafStatements(run, &tenant_leaf);
+			WalkLeaf(run, &tenant_leaf);
+		}
+		run->record_cutoff = pass->record_cutoff;
+		UsePass(&run->target, pass);
+	}
+	run->cutoff = pass->cutoff;
 }
 
 /*
@@ -1347,7 +1442,7 @@ RunLocked(Run *run)
 		const Pass *pass = static_cast<const Pass *>(lfirst(pass_cell));
 		run->cutoff = pass->cutoff;
 		run->record_cutoff = pass->record_cutoff;
-		run->target.tenant_filter = pass->tenant_filter;
+		UsePass(&run->target, pass);
 		ListCell *cell;
 		foreach (cell, leaves)
 		{
@@ -1355,7 +1450,7 @@ RunLocked(Run *run)
 			{
 				break;
 			}
-			PurgeLeaf(run, lfirst_oid(cell));
+			PurgeLeaf(run, pass, lfirst_oid(cell));
 		}
 	}
 	run->cutoff = ComputeCutoff(&run->target, run->started_at);

@@ -4,7 +4,7 @@
 -- Runs CALL retention.run(), so no BEGIN/ROLLBACK.
 \set ON_ERROR_STOP true
 SET client_min_messages = warning;
-SELECT plan(28);
+SELECT plan(34);
 
 CREATE TABLE media (id int PRIMARY KEY, tenant int NOT NULL, received_at timestamptz NOT NULL);
 CREATE INDEX ON media (tenant, received_at);
@@ -106,6 +106,44 @@ SELECT is((SELECT count(*) FROM many_before b WHERE NOT EXISTS (SELECT FROM many
 SELECT is((SELECT count(*) FROM many m WHERE m.at < now() - CASE WHEN m.tenant < 20
                                       THEN ((10 + m.tenant) || ' days')::interval ELSE interval '30 days' END),
           0::bigint, 'and every expired row is removed');
+
+-- steady state: a short period walked apart through the (tenant, trigger) index ----------------
+-- A year of rows, a 365-day policy, one tenant at 30 days and one at 400: the walk to the
+-- policy's own cutoff goes by index and tenant 7's newer expired rows get a walk of their own
+-- (audited with its cutoff), instead of the run visiting the whole table in heap order.
+CREATE TABLE yearly (id int PRIMARY KEY, tenant int NOT NULL, at timestamptz NOT NULL, note text);
+INSERT INTO yearly SELECT g, g % 20, now() - ((g % 370) || ' days')::interval - interval '1 hour', 'r' || g
+FROM generate_series(1, 30000) g;
+CREATE INDEX ON yearly (at);
+CREATE INDEX ON yearly (tenant, at);
+ANALYZE yearly;
+SELECT retention.add_policy('yearly', 'yearly', 'at', '365 days', tenant_column => 'tenant',
+                            min_retain => '7 days', max_retain => '3 years', enabled => false) IS NOT NULL AS added \gset
+SELECT retention.set_tenant_retain('yearly', '7', '30 days');
+SELECT retention.set_tenant_retain('yearly', '8', '400 days');
+CREATE TEMP TABLE yearly_before AS SELECT * FROM yearly;
+SELECT is((SELECT rows_expired FROM retention.preview('yearly')),
+          (SELECT count(*) FROM yearly_before
+            WHERE at < now() - CASE tenant WHEN 7 THEN interval '30 days' WHEN 8 THEN interval '400 days'
+                                           ELSE interval '365 days' END),
+          'preview counts the rows expired for each tenant');
+CALL retention.run('yearly');
+SELECT is((SELECT count(*) FROM yearly_before b WHERE NOT EXISTS (SELECT FROM yearly y WHERE y.id = b.id)),
+          (SELECT count(*) FROM yearly_before
+            WHERE at < now() - CASE tenant WHEN 7 THEN interval '30 days' WHEN 8 THEN interval '400 days'
+                                           ELSE interval '365 days' END),
+          'the run removes as many rows as were expired for their tenants');
+SELECT is((SELECT count(*) FROM yearly
+            WHERE at < now() - CASE tenant WHEN 7 THEN interval '30 days' WHEN 8 THEN interval '400 days'
+                                           ELSE interval '365 days' END),
+          0::bigint, 'no expired row is left, tenant 7''s newer ones included');
+SELECT is((SELECT count(*) FROM yearly WHERE tenant = 7 AND at < now() - interval '30 days'), 0::bigint,
+          'tenant 7 keeps nothing older than its 30 days');
+SELECT ok((SELECT count(*) FROM yearly WHERE tenant = 8 AND at < now() - interval '365 days') > 0,
+          'tenant 8 keeps rows older than the policy''s 365 days');
+SELECT is((SELECT count(DISTINCT cutoff) FROM retention.purge_log
+            WHERE policy_name = 'yearly' AND kind = 'delete' AND rows_affected > 0),
+          2::bigint, 'tenant 7''s walk is audited with its own cutoff, apart from the main walk');
 
 -- a long tenant period keeps an old partition alive; its other expired rows are deleted -----------
 CREATE TABLE calls (id int, tenant text NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
