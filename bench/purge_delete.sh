@@ -122,6 +122,8 @@ PUBLISHED=0
 
 # shellcheck source-path=SCRIPTDIR source=../scripts/lib.sh
 source "$HERE/../scripts/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=pgbench_log.sh
+source "$HERE/pgbench_log.sh"
 
 DB=bench
 PGBENCH_CLIENTS=4
@@ -778,6 +780,7 @@ a_round()
 	jnum "$AK.batched_reference.rows_removed" "$bat_rows"
 	jnum "$AK.batched_reference.rows_per_s" "$bat_rps"
 	jnum "$AK.batched_reference.wal_bytes" "$bat_wal"
+	jnum "$AK.batched_reference.wal_bytes_per_row" "$(calc "$bat_wal / ($bat_rows > 0 ? $bat_rows : 1)")"
 	jnum "$AK.batched_reference.batches" "$(q1 "SELECT ceil(pg_relation_size('bench_bat')::numeric
 	    / current_setting('block_size')::int / $bat_pages)")"
 
@@ -796,6 +799,14 @@ a_round()
 	check "[$((A_ROUND + 1))] expired rows left in bench_ret" 0 "$expired_left"
 	audit_ok=$(qsoft "SELECT ok FROM retention.verify_audit()")
 	check "[$((A_ROUND + 1))] verify_audit() ok" t "$audit_ok"
+	# dead tuples each removal leaves for VACUUM: n_dead_tup, as autovacuum sees it (pgstattuple
+	# would miss those that page pruning already turned into dead line pointers, which VACUUM
+	# still has to remove from the indexes)
+	read -r ret_dead del_dead bat_dead <<<"$(q1 "SELECT string_agg(pg_stat_get_dead_tuples(u.t::regclass)::text, ' ' ORDER BY u.i)
+	    FROM unnest('{bench_ret,bench_del,bench_bat}'::text[]) WITH ORDINALITY AS u(t, i)")"
+	jnum "$AK.retention.dead_tuples_left" "$ret_dead"
+	jnum "$AK.delete.dead_tuples_left" "$del_dead"
+	jnum "$AK.batched_reference.dead_tuples_left" "$bat_dead"
 	jnum "$AK.checks.bench_ret_remaining" "$ret_remaining"
 	jnum "$AK.checks.bench_del_remaining" "$del_remaining"
 	jnum "$AK.checks.ids_differing" "$diff_ids"
@@ -809,7 +820,7 @@ a_round()
 	q1 "SELECT retention.drop_policy('bench')" >/dev/null
 	q1 "DROP TABLE bench_ret, bench_del, bench_bat"
 	declare -p ret_wall ret_rows ret_rps ret_wal del_wall del_rows del_rps del_wal bat_wall \
-		bat_rows bat_rps bat_wal bat_pages l_rows l_affected l_status l_cutoff l_maxx l_gap s_max \
+		bat_rows bat_rps bat_wal bat_pages ret_dead del_dead bat_dead l_rows l_affected l_status l_cutoff l_maxx l_gap s_max \
 		s_xacts s_n d_max A_RET_INTERFERENCE A_RET_OTHERW A_DEL_INTERFERENCE A_DEL_OTHERW \
 		A_BAT_INTERFERENCE A_BAT_OTHERW ratio bat_ratio >"$RETENTION_TMP/a_round_$A_ROUND.vars"
 	A_RATIOS+=("$ratio")
@@ -916,6 +927,24 @@ lat_between()
 		END { if (n > 0) printf "%.3f\n", sum / n; else print "null" }' "$1"
 }
 
+# b_txlog KEY PREFIX FROM TO: from pgbench's per-transaction log PREFIX.log.*, the p99 latency of
+# the transactions completing in [FROM, TO] (B_P99) and before FROM (B_P99_PRE), and the longest
+# stretch without any completion that overlaps [FROM, TO] (B_STRETCH, s).
+b_txlog()
+{
+	local key=$1 kv
+	B_P99="" B_P99_PRE="" B_STRETCH=""
+	kv=$(pgb_analyze "$2" "$3" "$4")
+	B_P99=$(sed -n 's/^p99_during_ms=//p' <<<"$kv")
+	B_P99_PRE=$(sed -n 's/^p99_before_ms=//p' <<<"$kv")
+	B_STRETCH=$(sed -n 's/^stretch_s=//p' <<<"$kv")
+	jnum "$key.p99_ms" "$B_P99"
+	jnum "$key.p99_before_purge_ms" "$B_P99_PRE"
+	jnum "$key.longest_stretch_without_commit_s" "$B_STRETCH"
+	jnum "$key.transactions_logged" "$(sed -n 's/^tx_total=//p' <<<"$kv")"
+	rm -f "$2".log.* "$2.sorted"
+}
+
 # b_phase LABEL RATE WINDOW: RATE "alone": pgbench for WINDOW s, no purge. Otherwise pgbench for
 # PRE + WINDOW s, and `CALL retention.run('thr')` starts PRE s in, with
 # retention.max_rows_per_second = RATE (0: unthrottled, no max_runtime; else max_runtime =
@@ -929,7 +958,7 @@ b_phase()
 	B_INDEX=$((B_INDEX + 1))
 	[ "$rate" = alone ] || window=$((PRE + window))
 	local pgout=$RETENTION_TMP/b_$label.out pgerr=$RETENTION_TMP/b_$label.progress
-	local perr=$RETENTION_TMP/b_$label.purge.err
+	local perr=$RETENTION_TMP/b_$label.purge.err pgl=$RETENTION_TMP/b_$label.pgl
 	local before t0 t1 t2 pg_rc=0 p_rc=0 runtime_s=""
 	q1 "VACUUM ANALYZE bench_oltp"
 	q1 "CHECKPOINT"
@@ -943,7 +972,8 @@ b_phase()
 	jstr "$key.loadavg_before" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	t0=$(now_s)
 	interference_begin
-	"${PGB[@]}" -T "$window" "$DB" >"$pgout" 2>"$pgerr" &
+	rm -f "$pgl".log.*
+	"${PGB[@]}" -T "$window" -l --log-prefix="$pgl.log" "$DB" >"$pgout" 2>"$pgerr" &
 	local pgpid=$!
 	if [ "$rate" != alone ]; then
 		sleep "$PRE"
@@ -983,8 +1013,9 @@ b_phase()
 		jnum "$key.tps_seconds_used" "$n_used"
 		jnum "$key.tps_seconds_disturbed" "$((n_all - n_used))"
 		jnum "$key.latency_ms" "$(lat_between "$pgerr" 1 "$window")"
-		printf '   TPS %s over %s undisturbed seconds of %s (all seconds: %s; latency %s ms)\n' \
-			"$B_TPS" "$n_used" "$n_all" "$raw" "$lat_sum"
+		b_txlog "$key" "$pgl" "$(calc "$t0 + 1")" "$(now_s)"
+		printf '   TPS %s over %s undisturbed seconds of %s (all seconds: %s; latency %s ms, p99 %s ms; longest stretch without a commit %s s)\n' \
+			"$B_TPS" "$n_used" "$n_all" "$raw" "$lat_sum" "$B_P99" "$B_STRETCH"
 		B_CLEAN="$n_used/$n_all"
 		return
 	fi
@@ -1001,6 +1032,7 @@ b_phase()
 	B_CLEAN="$n_int/$n_all" B_CLEAN_PRE="$n_pre/$n_pre_all"
 	lat=$(lat_between "$pgerr" "$s" "$e")
 	read -r after _ <<<"$(tps_between "$pgerr" "$(calc "$e + 1")" "$window" "$t0")"
+	b_txlog "$key" "$pgl" "$t1" "$t2"
 	if [ "$p_rc" != 0 ] || [ -s "$perr" ]; then sed 's/^/   psql: /' "$perr"; fi
 	[ "$p_rc" = 0 ] || problem "CALL retention.run('thr') failed in phase $label (psql exit $p_rc): $(head -3 "$perr" | tr '\n' ' ')"
 	grep -q WARNING "$perr" && problem "CALL retention.run('thr') warned in phase $label: $(grep WARNING "$perr" | head -3 | tr '\n' ' ')"
@@ -1058,6 +1090,8 @@ b_phase()
 	jstr "$key.purge_log.first_error" "${l_error:-}"
 	printf '   purge %.2fs, %s rows (%.0f rows/s, completed %s); TPS before %s (%s/%s s), during %s (%s/%s s), after %s\n' \
 		"$dur" "$removed" "$rps" "$completed" "$B_TPS_PRE" "$n_pre" "$n_pre_all" "$B_TPS" "$n_int" "$n_all" "$after"
+	printf '   p99 latency before %s ms, during %s ms; longest stretch without a commit %s s\n' \
+		"$B_P99_PRE" "$B_P99" "$B_STRETCH"
 }
 
 # Window of the unthrottled phase: long enough for the whole purge under load.
@@ -1068,9 +1102,11 @@ log "B. warm-up (5 s pgbench, not measured)"
 "${PGB[@]}" -T 5 "$DB" >/dev/null 2>&1 || problem "warm-up pgbench failed"
 
 b_phase alone alone "$SECS"
-TPS_ALONE=$B_TPS
+TPS_ALONE=$B_TPS P99_ALONE=$B_P99 STRETCH_ALONE=$B_STRETCH
 ALONE_OTHER=$B_INTERFERENCE ALONE_OTHERW=$B_OTHERW ALONE_CLEAN=$B_CLEAN
 jnum .b.tps_alone "$TPS_ALONE"
+jnum .b.p99_alone_ms "$P99_ALONE"
+jnum .b.longest_stretch_without_commit_alone_s "$STRETCH_ALONE"
 
 # ratio A B: A / B, "null" when either is missing
 ratio_of()
@@ -1083,6 +1119,7 @@ ratio_of()
 }
 
 B_RATES=() B_TPSS=() B_PRES=() B_RATIOS=() B_PAIRED=() B_ROWS=() B_RPS=() B_DUR=() B_OTHER=() B_OTHERWS=() B_CLEANS=() B_CLEANPRES=()
+B_P99S=() B_P99RATIOS=() B_STRETCHES=()
 b_record() # b_record RATE: after b_phase, keep its figures for the decision and the report
 {
 	local r p k=".b.runs[$((B_INDEX - 1))]"
@@ -1090,6 +1127,8 @@ b_record() # b_record RATE: after b_phase, keep its figures for the decision and
 	p=$(ratio_of "$B_TPS" "$B_TPS_PRE")
 	jnum "$k.tps_ratio_to_alone" "$r"
 	jnum "$k.tps_ratio_to_before_purge" "$p"
+	jnum "$k.p99_ratio_to_alone" "$(ratio_of "$B_P99" "$P99_ALONE")"
+	B_P99S+=("$B_P99") B_P99RATIOS+=("$(ratio_of "$B_P99" "$P99_ALONE")") B_STRETCHES+=("$B_STRETCH")
 	B_RATES+=("$1") B_TPSS+=("$B_TPS") B_PRES+=("$B_TPS_PRE") B_RATIOS+=("$r") B_PAIRED+=("$p")
 	B_ROWS+=("$(jq -r "$k.rows_removed" "$JSON")")
 	B_RPS+=("$(jq -r "$k.rows_per_s" "$JSON")")
@@ -1164,10 +1203,10 @@ pass() { [ "$1" = 1 ] && echo MET || echo MISSED; }
 	echo "  data: $ROWS rows per table (~100-byte payload, PK + created_at index), $EXPIRED expired, interleaved"
 	echo
 	echo "A. in-place purge: CALL retention.run('bench') (batch_size $BATCH) vs one DELETE"
-	printf '  %-18s %9s %9s %10s %13s %10s %10s %9s\n' "" "wall s" "rows" "rows/s" "WAL bytes" "WAL B/row" "other CPU" "other W"
-	printf '  %-18s %9.3f %9d %10.0f %13d %10.1f %9.1f%% %5.1fMB/s\n' "retention.run()" "$ret_wall" "$ret_rows" "$ret_rps" "$ret_wal" "$(calc "$ret_wal / ($ret_rows > 0 ? $ret_rows : 1)")" "$(calc "100 * $A_RET_INTERFERENCE")" "$A_RET_OTHERW"
-	printf '  %-18s %9.3f %9d %10.0f %13d %10.1f %9.1f%% %5.1fMB/s\n' "DELETE" "$del_wall" "$del_rows" "$del_rps" "$del_wal" "$(calc "$del_wal / ($del_rows > 0 ? $del_rows : 1)")" "$(calc "100 * $A_DEL_INTERFERENCE")" "$A_DEL_OTHERW"
-	printf '  %-18s %9.3f %9d %10.0f %13d %10.1f %9.1f%% %5.1fMB/s\n' "batched reference" "$bat_wall" "$bat_rows" "$bat_rps" "$bat_wal" "$(calc "$bat_wal / ($bat_rows > 0 ? $bat_rows : 1)")" "$(calc "100 * $A_BAT_INTERFERENCE")" "$A_BAT_OTHERW"
+	printf '  %-18s %9s %9s %10s %13s %10s %10s %10s %9s\n' "" "wall s" "rows" "rows/s" "WAL bytes" "WAL B/row" "dead left" "other CPU" "other W"
+	printf '  %-18s %9.3f %9d %10.0f %13d %10.1f %10s %9.1f%% %5.1fMB/s\n' "retention.run()" "$ret_wall" "$ret_rows" "$ret_rps" "$ret_wal" "$(calc "$ret_wal / ($ret_rows > 0 ? $ret_rows : 1)")" "$ret_dead" "$(calc "100 * $A_RET_INTERFERENCE")" "$A_RET_OTHERW"
+	printf '  %-18s %9.3f %9d %10.0f %13d %10.1f %10s %9.1f%% %5.1fMB/s\n' "DELETE" "$del_wall" "$del_rows" "$del_rps" "$del_wal" "$(calc "$del_wal / ($del_rows > 0 ? $del_rows : 1)")" "$del_dead" "$(calc "100 * $A_DEL_INTERFERENCE")" "$A_DEL_OTHERW"
+	printf '  %-18s %9.3f %9d %10.0f %13d %10.1f %10s %9.1f%% %5.1fMB/s\n' "batched reference" "$bat_wall" "$bat_rows" "$bat_rps" "$bat_wal" "$(calc "$bat_wal / ($bat_rows > 0 ? $bat_rows : 1)")" "$bat_dead" "$(calc "100 * $A_BAT_INTERFERENCE")" "$A_BAT_OTHERW"
 	if [ "$REPEAT" -gt 1 ]; then
 		printf '  (the median of %s rounds, round %s; rows/s ratios retention/DELETE by round: %s)\n' \
 			"$REPEAT" "$((A_MEDIAN + 1))" "$(printf '%.3f ' "${A_RATIOS[@]}")"
@@ -1193,6 +1232,12 @@ pass() { [ "$1" = 1 ] && echo MET || echo MISSED; }
 		printf '  %-14s %7.2f %8s %8.0f %17s %17s %8s %8s %8.1f%% %5.1fMB/s\n' "$label" "${B_DUR[$i]}" "${B_ROWS[$i]}" \
 			"${B_RPS[$i]}" "${B_PRES[$i]} [${B_CLEANPRES[$i]}]" "${B_TPSS[$i]} [${B_CLEANS[$i]}]" \
 			"${B_PAIRED[$i]}" "${B_RATIOS[$i]}" "$(calc "100 * ${B_OTHER[$i]}")" "${B_OTHERWS[$i]}"
+	done
+	printf '  latency (per-transaction log): p99 alone %s ms, longest stretch without a commit alone %s s\n' "$P99_ALONE" "$STRETCH_ALONE"
+	printf '  %-14s %12s %10s %22s\n' "purge" "p99 ms" "p99 x alone" "longest no-commit s"
+	for i in "${!B_RATES[@]}"; do
+		[ "${B_RATES[$i]}" = 0 ] && label="unthrottled" || label="max ${B_RATES[$i]}/s"
+		printf '  %-14s %12s %10s %22s\n' "$label" "${B_P99S[$i]}" "${B_P99RATIOS[$i]}" "${B_STRETCHES[$i]}"
 	done
 	printf '  highest rate keeping TPS >= 0.9x alone (it and every lower rate tried): %s\n' "$BEST"
 	printf '    (judged against the TPS just before each purge; against the standalone figure: %s)\n' "$BEST_ALONE"

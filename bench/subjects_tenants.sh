@@ -21,9 +21,10 @@
 #      through it); with them and no such index (one walk to the latest cutoff).
 #
 # Usage (as root on Debian 12): bash bench/subjects_tenants.sh [--quick] [--rows N]
-#        [--tenant-rows N] [--subjects N] [--rounds N]
+#        [--tenant-rows N] [--subjects N] [--rounds N] [--parts "A B C"] [--out BASE]
 # Output: a report on stdout and in bench/results/subjects_tenants.txt, figures in
-# bench/results/subjects_tenants.json (--quick: subjects_tenants.quick.*).
+# bench/results/subjects_tenants.json (--quick: subjects_tenants.quick.*; --out: BASE.*).
+# Figures of the parts not run are null.
 
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,6 +36,7 @@ TENANT_ROWS=1000000
 SUBJECTS=20
 ROUNDS=3
 OUT=subjects_tenants
+PARTS="A B C"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) ROWS=100000 TENANT_ROWS=100000 SUBJECTS=10 ROUNDS=1 OUT=subjects_tenants.quick ;;
@@ -42,7 +44,9 @@ while [ $# -gt 0 ]; do
 	--tenant-rows) TENANT_ROWS=$2; shift ;;
 	--subjects) SUBJECTS=$2; shift ;;
 	--rounds) ROUNDS=$2; shift ;;
-	*) echo "usage: bash bench/subjects_tenants.sh [--quick] [--rows N] [--tenant-rows N] [--subjects N] [--rounds N]" >&2; exit 2 ;;
+	--parts) PARTS=$2; shift ;;
+	--out) OUT=$2; shift ;;
+	*) echo "usage: bash bench/subjects_tenants.sh [--quick] [--rows N] [--tenant-rows N] [--subjects N] [--rounds N] [--parts \"A B C\"] [--out BASE]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -70,7 +74,15 @@ say "command: bash bench/subjects_tenants.sh $*"
 say "settings: retention.enabled = off, shared_buffers = 1GB, max_wal_size = 8GB, autovacuum = off"
 say ""
 
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+TIMES=()
+a_median=null a_p90=null a_max=null
+n_rows=null n_ms=null n_rps=null m_rows=null m_ms=null m_rps=null m_ratio=null
+d_rows=null d_ms=null d_rps=null d_ratio=null b_rows=null b_ms=null b_rps=null b_ratio=null
+s0_rows=null s0_ms=null s1_rows=null s1_ms=null s2_rows=null s2_ms=null
+
 # A. erasure ------------------------------------------------------------------------------------
+if part A; then
 log "A. loading 10 tables of $ROWS rows"
 DISTINCT=$((ROWS / 10))
 for t in $(seq 0 9); do
@@ -103,8 +115,10 @@ a_ok=$(awk -v m="$a_max" 'BEGIN { print (m < 100) ? "met" : "MISSED" }')
 say "A. erase_subject across 10 tables of $ROWS rows (index on the subject column), $SUBJECTS subjects, $rows_per rows each on average"
 say "   ms per call: median $a_median, p90 $a_p90, max $a_max  (target < 100 ms: $a_ok, by the max)"
 say ""
+fi
 
 # B. tenant periods -------------------------------------------------------------------------------
+if part B; then
 log "B. preparing the template of $((2 * TENANT_ROWS)) rows"
 psql_b <<SQL
 CREATE TABLE tenant_template AS
@@ -163,8 +177,10 @@ say "   1,000 periods, all different:          $d_rows rows in $d_ms ms = $d_rps
 say "   1,000 periods of 16-44 days (mean 30): $b_rows rows in $b_ms ms = $b_rps rows/s  ratio $b_ratio (target >= 0.8: $(awk -v r="$b_ratio" 'BEGIN { print (r >= 0.8) ? "met" : "MISSED" }'))"
 say "   time of each run over the same table, relative to no periods: menu $(awk -v a="$m_ms" -v b="$n_ms" 'BEGIN { printf "%.2f", a / b }'), all different $(awk -v a="$d_ms" -v b="$n_ms" 'BEGIN { printf "%.2f", a / b }'), 16-44 days $(awk -v a="$b_ms" -v b="$n_ms" 'BEGIN { printf "%.2f", a / b }')"
 say ""
+fi
 
 # C. steady state ---------------------------------------------------------------------------------
+if part C; then
 log "C. preparing the template of $((2 * TENANT_ROWS)) rows over a year"
 psql_b <<SQL
 CREATE TABLE steady_template AS
@@ -213,11 +229,12 @@ say "C. a daily run over $((2 * TENANT_ROWS)) rows spread over a year, 365-day p
 say "   no tenant periods:                                   $s0_rows rows in $s0_ms ms"
 say "   10 periods, index on (tenant, at):                   $s1_rows rows in $s1_ms ms  ($(awk -v a="$s1_ms" -v b="$s0_ms" 'BEGIN { printf "%.2f", a / b }') x the time without periods)"
 say "   10 periods, no index on (tenant, at):                $s2_rows rows in $s2_ms ms  ($(awk -v a="$s2_ms" -v b="$s0_ms" 'BEGIN { printf "%.2f", a / b }') x)"
+fi
 
-mkdir -p "$HERE/results"
+mkdir -p "$(dirname "$HERE/results/$OUT")"
 cp "$REPORT" "$HERE/results/$OUT.txt"
 cat >"$HERE/results/$OUT.json" <<JSON
-{"date": "$(date -u +%FT%TZ)", "rows_per_table": $ROWS, "subjects": $SUBJECTS,
+{"date": "$(date -u +%FT%TZ)", "parts": "$PARTS", "rows_per_table": $ROWS, "subjects": $SUBJECTS,
  "erasure_ms": {"median": $a_median, "p90": $a_p90, "max": $a_max, "all": [$(IFS=,; echo "${TIMES[*]}")]},
  "tenants": {"rows": $((2 * TENANT_ROWS)),
    "none": {"rows": $n_rows, "ms": $n_ms, "rows_per_s": $n_rps},

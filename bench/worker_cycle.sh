@@ -4,21 +4,23 @@
 #   (b) all due, on empty tables: every policy runs and writes its audit row.
 # CPU is read from /proc/<pid>/stat of the database's worker (user + system time).
 #
-#   bash bench/worker_cycle.sh [--policies N]        (as root, Debian 12)
-# Results: bench/results/worker_cycle.{txt,json}
+#   bash bench/worker_cycle.sh [--policies N] [--out BASE]        (as root, Debian 12)
+# Results: bench/results/worker_cycle.{txt,json} (--out: bench/results/BASE.*)
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$RETENTION_ROOT"
 policies=1000
+out=worker_cycle
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--policies) policies=$2; shift 2 ;;
-		*) echo "usage: bash bench/worker_cycle.sh [--policies N]" >&2; exit 2 ;;
+		--out) out=$2; shift 2 ;;
+		*) echo "usage: bash bench/worker_cycle.sh [--policies N] [--out BASE]" >&2; exit 2 ;;
 	esac
 done
 install_packages
 build_and_install
 start_cluster "retention.naptime = 1" "retention.enabled = off" "shared_buffers = 1GB"
-mkdir -p bench/results
+mkdir -p "$(dirname "bench/results/$out")"
 q()
 {
 	psql -X -At -v ON_ERROR_STOP=1 -d bench -c "$1"
@@ -82,8 +84,8 @@ due_cpu_ms=$((cpu1 - cpu0))
 	echo "  (a) none due: worker CPU per cycle = $idle_cycle_ms ms (target < 50 ms); runs started: $runs_idle"
 	echo "  (b) all due: $done_runs runs in one cycle, wall $due_wall_s s, worker CPU $due_cpu_ms ms" \
 		"($(awk -v c="$due_cpu_ms" -v n="$policies" 'BEGIN { printf "%.2f", c / n }') ms per policy)"
-} | tee bench/results/worker_cycle.txt
-cat >bench/results/worker_cycle.json <<JSON
+} | tee "bench/results/$out.txt"
+cat >"bench/results/$out.json" <<JSON
 {"policies": $policies, "idle_cycle_cpu_ms": $idle_cycle_ms, "due_runs": $done_runs,
  "due_cycle_wall_s": $due_wall_s, "due_cycle_cpu_ms": $due_cpu_ms}
 JSON
