@@ -11,14 +11,14 @@
 #      part 2): TPS and p99 latency ratios, the longest stretch without a completed transaction;
 #   4. the worker's cycle with 1,000 idle and 1,000 due policies (bench/worker_cycle.sh);
 #   5. erasure of one subject across 10 tables, runs with 1,000 tenant periods
-#      (bench/subjects_tenants.sh, parts A and B; part C too with --size full);
+#      and a daily run with 10 tenant periods (bench/subjects_tenants.sh; --size quick: A, B);
 #   6. how 1 and 2 grow with the table (bench/scaling.sh).
 # Each script installs what it needs, starts its own throwaway cluster and prints its settings.
 # Afterwards the figures are gathered into summary.json, summary.md (a markdown table) and
 # chart.png (gnuplot) under bench/results/SIZE/.
 #
 # Usage (as root on Debian 12, from a clone of the repository):
-#   bash bench/run.sh                  # --size default: about 15-20 minutes on 2 cores
+#   bash bench/run.sh                  # --size default: about 15 minutes on 2 cores
 #   bash bench/run.sh --size quick     # a smoke run of every part, a few minutes
 #   bash bench/run.sh --size full      # each script at its own full size, 1-8 million rows in 6
 #   bash bench/run.sh --only "scaling worker_cycle"   # some of the parts (names as in bench/results)
@@ -58,11 +58,11 @@ quick)
 	SCALING_ARGS=(--sizes "125000 250000 500000 1000000")
 	;;
 default)
-	PURGE_ARGS=(--rows 1000000 --repeat 1 --secs 10 --rates "100000 20000" --max-wait 60)
-	PARTITION_ARGS=(--rows 1000000 --days 100 --expired 50 --secs 5 --rounds 1 --repeat 1
+	PURGE_ARGS=(--rows 1000000 --repeat 3 --secs 10 --rates "100000 20000" --max-wait 60)
+	PARTITION_ARGS=(--rows 1000000 --days 100 --expired 50 --secs 5 --rounds 1 --repeat 3
 		--max-wait 60)
 	WORKER_ARGS=(--policies 1000)
-	SUBJECT_ARGS=(--parts "A B" --rows 1000000 --subjects 20 --rounds 3)
+	SUBJECT_ARGS=(--rows 1000000 --subjects 20 --rounds 3)
 	SCALING_ARGS=(--sizes "1000000 2000000 4000000 8000000")
 	;;
 full)

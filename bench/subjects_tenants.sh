@@ -28,6 +28,7 @@
 
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ARGS="$*"
 # shellcheck source-path=SCRIPTDIR source=../scripts/lib.sh
 source "$HERE/../scripts/lib.sh"
 
@@ -70,7 +71,7 @@ REPORT=$(mktemp)
 say() { printf '%s\n' "$*" | tee -a "$REPORT"; }
 say "retention benchmark: erasure and tenant periods"
 say "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); $(value 'SELECT version()' | cut -d, -f1)"
-say "command: bash bench/subjects_tenants.sh $*"
+say "command: bash bench/subjects_tenants.sh $ARGS"
 say "settings: retention.enabled = off, shared_buffers = 1GB, max_wal_size = 8GB, autovacuum = off"
 say ""
 

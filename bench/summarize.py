@@ -94,13 +94,13 @@ def main():
         r, d, b = a.get("retention", {}), a.get("delete", {}), a.get("batched_reference", {})
         rl = get(a, "retention_longest_xact_s")
         one = {
-            "rows": pd.get("rows"),
+            "rows": pd.get("rows_total"),
             "retention": r, "delete": d, "batched": b,
             "ratio_rows_per_s_vs_delete": ratio(r.get("rows_per_s"), d.get("rows_per_s")),
             "ratio_rows_per_s_vs_batched": ratio(r.get("rows_per_s"), b.get("rows_per_s")),
         }
         summary["in_place"] = one
-        md.append(f"## 1. In-place purge: {fmt(pd.get('rows'))} rows, half expired, interleaved")
+        md.append(f"## 1. In-place purge: {fmt(pd.get('rows_total'))} rows, half expired, interleaved")
         md.append("")
         md.append("| | `CALL retention.run()` | one `DELETE ... WHERE` | batched DELETE loop (PL/pgSQL, COMMIT each) |")
         md.append("|---|---:|---:|---:|")
