@@ -117,7 +117,7 @@ fi
 log "bench/run.sh: summary"
 python3 "$HERE/summarize.py" "$DIR"
 if command -v gnuplot >/dev/null; then
-	gnuplot "$DIR/chart.gp" && log "chart: bench/results/$SIZE/chart.png"
+	(cd "$DIR" && gnuplot chart.gp) && log "chart: bench/results/$SIZE/chart.png"
 fi
 cat "$DIR/summary.md"
 if [ ${#FAILED[@]} -gt 0 ]; then
