@@ -1127,8 +1127,10 @@ b_record() # b_record RATE: after b_phase, keep its figures for the decision and
 	p=$(ratio_of "$B_TPS" "$B_TPS_PRE")
 	jnum "$k.tps_ratio_to_alone" "$r"
 	jnum "$k.tps_ratio_to_before_purge" "$p"
-	jnum "$k.p99_ratio_to_alone" "$(ratio_of "$B_P99" "$P99_ALONE")"
-	B_P99S+=("$B_P99") B_P99RATIOS+=("$(ratio_of "$B_P99" "$P99_ALONE")") B_STRETCHES+=("$B_STRETCH")
+	local p99r
+	p99r=$(ratio_of "$B_P99" "$P99_ALONE")
+	jnum "$k.p99_ratio_to_alone" "$p99r"
+	B_P99S+=("$B_P99") B_P99RATIOS+=("$p99r") B_STRETCHES+=("$B_STRETCH")
 	B_RATES+=("$1") B_TPSS+=("$B_TPS") B_PRES+=("$B_TPS_PRE") B_RATIOS+=("$r") B_PAIRED+=("$p")
 	B_ROWS+=("$(jq -r "$k.rows_removed" "$JSON")")
 	B_RPS+=("$(jq -r "$k.rows_per_s" "$JSON")")

@@ -18,7 +18,7 @@
 # chart.png (gnuplot) under bench/results/SIZE/.
 #
 # Usage (as root on Debian 12, from a clone of the repository):
-#   bash bench/run.sh                  # --size default: about 15 minutes on 2 cores
+#   bash bench/run.sh                  # --size default: about 17 minutes on 2 cores
 #   bash bench/run.sh --size quick     # a smoke run of every part, a few minutes
 #   bash bench/run.sh --size full      # each script at its own full size, 1-8 million rows in 6
 #   bash bench/run.sh --only "scaling worker_cycle"   # some of the parts (names as in bench/results)

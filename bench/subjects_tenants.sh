@@ -76,6 +76,22 @@ say "settings: retention.enabled = off, shared_buffers = 1GB, max_wal_size = 8GB
 say ""
 
 part() { [[ " $PARTS " == *" $1 "* ]]; }
+# timed_run TABLE POLICY: "removed ms" of CALL retention.run(POLICY), TABLE counted before and after
+timed_run()
+{
+	local before t_ms after
+	before=$(value "SELECT count(*) FROM $1")
+	t_ms=$(ms "CALL retention.run('$2')")
+	after=$(value "SELECT count(*) FROM $1")
+	echo "$((before - after)) $t_ms"
+}
+# median_of FIELD FUNCTION ARGS...: of $ROUNDS calls, the output line with the median FIELD
+median_of()
+{
+	local field=$1 i
+	shift
+	for i in $(seq 1 "$ROUNDS"); do "$@"; done | sort -k"$field" -g | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2)'
+}
 TIMES=()
 a_median=null a_p90=null a_max=null
 n_rows=null n_ms=null n_rps=null m_rows=null m_ms=null m_rps=null m_ratio=null
@@ -144,12 +160,9 @@ SELECT retention.add_policy('tenants', 'tenant_run', 'at', '30 days', tenant_col
 $overrides
 CHECKPOINT;
 SQL
-	local rows_before t_ms rows_after
-	rows_before=$(value "SELECT count(*) FROM tenant_run")
-	t_ms=$(ms "CALL retention.run('tenants')")
-	rows_after=$(value "SELECT count(*) FROM tenant_run")
-	local removed=$((rows_before - rows_after))
-	local logged
+	local timed removed t_ms logged
+	timed=$(timed_run tenant_run tenants)
+	read -r removed t_ms <<<"$timed"
 	logged=$(value "SELECT sum(rows_affected) FROM retention.purge_log WHERE policy_name = 'tenants' AND run_id = (SELECT max(run_id) FROM retention.purge_log WHERE policy_name = 'tenants')")
 	[ "$logged" = "$removed" ] || { echo "$name: audit $logged vs removed $removed" >&2; exit 1; }
 	awk -v r="$removed" -v t="$t_ms" -v n="$name" 'BEGIN { printf "%s %d %.1f %.0f\n", n, r, t, r / (t / 1000) }'
@@ -157,17 +170,11 @@ SQL
 MENU="SELECT retention.set_tenant_retain('tenants', t::text, (ARRAY['7 days','14 days','21 days','45 days','60 days','90 days','180 days','365 days'])[1 + t % 8]::interval) FROM generate_series(0, 1998, 2) t;"
 BALANCED="SELECT retention.set_tenant_retain('tenants', t::text, (ARRAY['16 days','20 days','24 days','28 days','32 days','36 days','40 days','44 days'])[1 + t % 8]::interval) FROM generate_series(0, 1998, 2) t;"
 DISTINCT_P="SELECT retention.set_tenant_retain('tenants', t::text, make_interval(hours => 24 * 7 + t)) FROM generate_series(0, 1998, 2) t;"
-# median_case NAME OVERRIDES_SQL: the round with the median rows/s of $ROUNDS
-median_case()
-{
-	local i
-	for i in $(seq 1 "$ROUNDS"); do run_case "$@"; done | sort -k4 -g | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2)'
-}
 log "B. runs"
-read -r _ n_rows n_ms n_rps < <(median_case none "")
-read -r _ m_rows m_ms m_rps < <(median_case menu "$MENU")
-read -r _ d_rows d_ms d_rps < <(median_case distinct "$DISTINCT_P")
-read -r _ b_rows b_ms b_rps < <(median_case balanced "$BALANCED")
+read -r _ n_rows n_ms n_rps < <(median_of 4 run_case none "")
+read -r _ m_rows m_ms m_rps < <(median_of 4 run_case menu "$MENU")
+read -r _ d_rows d_ms d_rps < <(median_of 4 run_case distinct "$DISTINCT_P")
+read -r _ b_rows b_ms b_rps < <(median_of 4 run_case balanced "$BALANCED")
 b_ratio=$(awk -v a="$b_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }')
 m_ratio=$(awk -v a="$m_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }')
 d_ratio=$(awk -v a="$d_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }')
@@ -211,21 +218,14 @@ VACUUM FULL steady_run;
 ANALYZE steady_run;
 CHECKPOINT;
 SQL
-	local rows_before t_ms rows_after
-	rows_before=$(value "SELECT count(*) FROM steady_run")
-	t_ms=$(ms "CALL retention.run('steady')")
-	rows_after=$(value "SELECT count(*) FROM steady_run")
-	echo "$name $((rows_before - rows_after)) $t_ms"
-}
-steady_median()
-{
-	local i
-	for i in $(seq 1 "$ROUNDS"); do steady_case "$@"; done | sort -k3 -g | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2)'
+	local timed
+	timed=$(timed_run steady_run steady)
+	echo "$name $timed"
 }
 log "C. runs"
-read -r _ s0_rows s0_ms < <(steady_median none "CREATE INDEX ON steady_run (tenant, at);" "")
-read -r _ s1_rows s1_ms < <(steady_median split "CREATE INDEX ON steady_run (tenant, at);" "$TEN")
-read -r _ s2_rows s2_ms < <(steady_median one_walk "" "$TEN")
+read -r _ s0_rows s0_ms < <(median_of 3 steady_case none "CREATE INDEX ON steady_run (tenant, at);" "")
+read -r _ s1_rows s1_ms < <(median_of 3 steady_case split "CREATE INDEX ON steady_run (tenant, at);" "$TEN")
+read -r _ s2_rows s2_ms < <(median_of 3 steady_case one_walk "" "$TEN")
 say "C. a daily run over $((2 * TENANT_ROWS)) rows spread over a year, 365-day policy; median of $ROUNDS rounds"
 say "   no tenant periods:                                   $s0_rows rows in $s0_ms ms"
 say "   10 periods, index on (tenant, at):                   $s1_rows rows in $s1_ms ms  ($(awk -v a="$s1_ms" -v b="$s0_ms" 'BEGIN { printf "%.2f", a / b }') x the time without periods)"
