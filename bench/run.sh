@@ -103,7 +103,7 @@ if [ "$SUMMARIZE_ONLY" = 0 ]; then
 	part scaling scaling.sh "${SCALING_ARGS[@]}"
 	cat >"$DIR/run.json" <<JSON
 {"size": "$SIZE", "started_at": "$START", "finished_at": "$(date -u +%FT%TZ)",
- "command": "bash bench/run.sh --size $SIZE${ONLY:+ --only \"$ONLY\"}",
+ "command": "bash bench/run.sh --size $SIZE${ONLY:+ --only '$ONLY'}",
  "git_commit": "$(git -C "$RETENTION_ROOT" rev-parse --short HEAD 2>/dev/null || echo none)",
  "machine": {"cpus": $(nproc), "cpu_model": "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)",
    "mem_gib": $(awk '/MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo), "kernel": "$(uname -r)",
