@@ -3,6 +3,8 @@
 #   make && make install && make installcheck && make prove
 #
 # The extension script is concatenated from src/sql/ in the explicit order below.
+# src/sql/released/ holds the frozen install scripts of released versions, src/sql/updates/ the
+# hand-written upgrade scripts.
 
 EXTENSION = retention
 EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" retention.control)
@@ -22,6 +24,10 @@ SQL_SOURCES = \
 	src/sql/grants.sql
 
 DATA_built = retention--$(EXTVERSION).sql
+# Released install scripts are frozen copies (never regenerated), installed beside the current
+# one so that `CREATE EXTENSION retention VERSION '0.1.0'` and the upgrade tests can use them;
+# each release step has one hand-written upgrade script, never edited after its release.
+DATA = $(wildcard src/sql/released/retention--*.sql) $(wildcard src/sql/updates/retention--*--*.sql)
 EXTRA_CLEAN = retention--$(EXTVERSION).sql results/ regression.diffs regression.out
 
 REGRESS = install policy_api purge_delete run_log permissions

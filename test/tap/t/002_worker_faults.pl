@@ -49,7 +49,9 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM healthy'), '10',
 	'while versions differ the worker does not purge');
 ok($node->log_contains('retention worker is not purging database', $log_offset),
 	'and says why in a WARNING');
-$node->safe_psql('postgres', "UPDATE pg_extension SET extversion = '0.1.0' WHERE extname = 'retention'");
+$node->safe_psql('postgres', q{UPDATE pg_extension SET extversion =
+	(SELECT default_version FROM pg_available_extensions WHERE name = 'retention')
+	WHERE extname = 'retention'});
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM healthy'),
 	'versions equal again, purging resumes');
 
