@@ -5,7 +5,7 @@
 -- superuser, with the extension's schema, usually public, on search_path), and then runs them
 -- with the rights of whoever reads it. So every function is written pg_catalog.name(...), and
 -- an operator is written OPERATOR(pg_catalog.op) wherever its operands have no exact match in
--- pg_catalog (pg_catalog.sum(bigint) is numeric, compared with an integer), since a planted public
+-- pg_catalog (sum(bigint) is numeric, compared with an integer), since a planted public
 -- operator of exactly those types would be chosen over the cast. The other operators compare
 -- types that pg_catalog matches exactly (text = text for a literal, bigint = integer, bigint =
 -- bigint), and pg_catalog is searched first, so a planted operator of the same types is hidden.
