@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$RETENTION_ROOT"
 
 install_packages clang-format clang-tidy libgtest-dev postgresql-$PG_MAJOR-cron postgresql-$PG_MAJOR-pgtap \
-	libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
+	libtap-parser-sourcehandler-pgtap-perl libipc-run-perl python3
 
 passed=0
 failed=0
@@ -57,6 +57,21 @@ regress_schedule()
 	return $rc
 }
 
+# The generated install script and every upgrade script name the schema of each function,
+# cast and sequence they use (CVE-2022-2625; test/lint/sql_qualified.py says what it checks).
+# The frozen 0.1.0 script did not, so the lint must reject it: proof that it can fail.
+sql_qualified()
+{
+	local version
+	version=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" retention.control)
+	python3 test/lint/sql_qualified.py "retention--$version.sql" src/sql/updates/retention--*--*.sql ||
+		return 1
+	if python3 test/lint/sql_qualified.py src/sql/released/retention--0.1.0.sql >/dev/null; then
+		echo "the lint accepts the 0.1.0 script, which calls nextval and unnest without a schema"
+		return 1
+	fi
+}
+
 unit_tests()
 {
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
@@ -76,6 +91,7 @@ step "format check (clang-format)" make -s format-check
 step "build (-Werror) and install" build_and_install
 step "META.json version equals the control file's" version_check
 step "every pg_regress file is scheduled" regress_schedule
+step "install and upgrade scripts qualify every reference" sql_qualified
 step "C++ unit tests (ctest)" unit_tests
 step "lint (clang-tidy)" make -s lint
 # the worker stays off: these suites call retention.run() themselves, at moments they choose

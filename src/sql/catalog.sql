@@ -1,10 +1,16 @@
+-- Every function, cast and sequence below names its schema: this script runs as a superuser with
+-- the extension's schema (usually public, which the database owner controls) on search_path, and
+-- an unqualified nextval('...') would bind a planted public.nextval(text) over
+-- pg_catalog.nextval(regclass) (CVE-2022-2625). test/lint/sql_qualified.py checks the scripts.
+
 -- _retention.policy: one row per policy. Expressions are stored twice: as written (for people)
 -- and as analysed node trees bound to column numbers (for runs), so renaming a column is
 -- harmless and a dropped or retyped column is detected instead of binding to another one.
 CREATE SEQUENCE _retention.policy_id_seq;
 
 CREATE TABLE _retention.policy (
-    id                 bigint PRIMARY KEY DEFAULT nextval('_retention.policy_id_seq'),
+    id                 bigint PRIMARY KEY
+                       DEFAULT pg_catalog.nextval('_retention.policy_id_seq'::pg_catalog.regclass),
     name               text NOT NULL,
     relid              regclass NOT NULL,
     relid_oid          oid NOT NULL,
@@ -62,7 +68,8 @@ CREATE SEQUENCE _retention.run_id_seq;
 -- _retention.policy_change: every change to a policy or to a tenant override.
 CREATE SEQUENCE _retention.policy_change_id_seq;
 CREATE TABLE _retention.policy_change (
-    id             bigint PRIMARY KEY DEFAULT nextval('_retention.policy_change_id_seq'),
+    id             bigint PRIMARY KEY
+                   DEFAULT pg_catalog.nextval('_retention.policy_change_id_seq'::pg_catalog.regclass),
     policy_id      bigint NOT NULL,
     policy_name    text NOT NULL,
     changed_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),

@@ -7,7 +7,8 @@
 -- releasing a hold writes it, so it waits for the units in flight and the next ones see it.
 CREATE SEQUENCE _retention.hold_id_seq;
 CREATE TABLE _retention.hold (
-    id          bigint PRIMARY KEY DEFAULT nextval('_retention.hold_id_seq'),
+    id          bigint PRIMARY KEY
+                DEFAULT pg_catalog.nextval('_retention.hold_id_seq'::pg_catalog.regclass),
     reason      text NOT NULL,
     policy_id   bigint,
     policy_name text,

@@ -66,6 +66,8 @@ CREATE TRIGGER purge_log_no_truncate BEFORE TRUNCATE ON retention.purge_log
 SELECT pg_catalog.pg_extension_config_dump('retention.purge_log', '');
 SELECT pg_catalog.pg_extension_config_dump('_retention.audit_head', '');
 
+-- The body is qualified as well as pinned (search_path below): operators need no OPERATOR()
+-- here because the pinned path holds pg_catalog only.
 CREATE FUNCTION retention.verify_audit()
 RETURNS TABLE (ok boolean, rows_checked bigint, first_bad_id bigint)
 LANGUAGE sql STABLE SECURITY DEFINER
@@ -73,11 +75,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     WITH chain AS (
         SELECT l.id,
-               row_number() OVER w AS position,
+               pg_catalog.row_number() OVER w AS position,
                l.hash IS NOT DISTINCT FROM _retention.audit_row_hash(l) AS hash_ok,
-               l.prev_hash IS NOT DISTINCT FROM lag(l.hash) OVER w AS link_ok,
-               last_value(l.hash) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
-                                        AND UNBOUNDED FOLLOWING) AS tail_hash
+               l.prev_hash IS NOT DISTINCT FROM pg_catalog.lag(l.hash) OVER w AS link_ok,
+               pg_catalog.last_value(l.hash) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
+                                                   AND UNBOUNDED FOLLOWING) AS tail_hash
         FROM retention.purge_log AS l
         WINDOW w AS (ORDER BY l.id)
     ),
@@ -87,7 +89,7 @@ AS $$
     -- rows removed from the end of the chain leave the head pointing past the last row
     tail AS (
         SELECT h.last_id AS id,
-               (SELECT count(*) FROM chain) + 1 AS position
+               (SELECT pg_catalog.count(*) FROM chain) + 1 AS position
         FROM _retention.audit_head AS h
         WHERE h.last_hash IS DISTINCT FROM (SELECT tail_hash FROM chain LIMIT 1)
     ),
@@ -97,7 +99,7 @@ AS $$
         SELECT * FROM tail WHERE NOT EXISTS (SELECT FROM first_bad)
     )
     SELECT NOT EXISTS (SELECT FROM verdict),
-           coalesce((SELECT position - 1 FROM verdict), (SELECT count(*) FROM chain)),
+           coalesce((SELECT position - 1 FROM verdict), (SELECT pg_catalog.count(*) FROM chain)),
            (SELECT id FROM verdict)
 $$;
 COMMENT ON FUNCTION retention.verify_audit() IS

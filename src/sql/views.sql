@@ -1,5 +1,14 @@
 -- Views for DBAs, auditors and analysts. They read the internal catalog with the rights of
 -- their owner (the extension's owner); PUBLIC has no access (see grants.sql).
+--
+-- A view binds its functions and operators once, when it is created by CREATE EXTENSION (as a
+-- superuser, with the extension's schema, usually public, on search_path), and then runs them
+-- with the rights of whoever reads it. So every function is written pg_catalog.name(...), and
+-- an operator is written OPERATOR(pg_catalog.op) wherever its operands have no exact match in
+-- pg_catalog (sum(bigint) is numeric, compared with an integer), since a planted public
+-- operator of exactly those types would be chosen over the cast. The other operators compare
+-- types that pg_catalog matches exactly (text = text for a literal, bigint = integer, bigint =
+-- bigint), and pg_catalog is searched first, so a planted operator of the same types is hidden.
 
 CREATE VIEW retention.policies AS
 SELECT p.id,
@@ -43,43 +52,45 @@ COMMENT ON VIEW retention.policies IS
 -- when something failed besides what was removed, else ok.
 CREATE VIEW retention.audit AS
 SELECT l.run_id,
-       min(l.policy_name) AS policy_name,
-       min(l.relation) AS relation,
-       min(l.started_at) AS started_at,
-       max(l.finished_at) AS finished_at,
-       max(l.finished_at) - min(l.started_at) AS duration,
-       count(*) AS units,
-       sum(l.rows_affected)::bigint AS rows_affected,
-       sum(l.rows_failed)::bigint AS rows_failed,
-       coalesce(array_agg(p.partition ORDER BY l.id) FILTER (WHERE p.partition IS NOT NULL),
-                '{}') AS partitions,
+       pg_catalog.min(l.policy_name) AS policy_name,
+       pg_catalog.min(l.relation) AS relation,
+       pg_catalog.min(l.started_at) AS started_at,
+       pg_catalog.max(l.finished_at) AS finished_at,
+       pg_catalog.max(l.finished_at) - pg_catalog.min(l.started_at) AS duration,
+       pg_catalog.count(*) AS units,
+       pg_catalog.sum(l.rows_affected)::bigint AS rows_affected,
+       pg_catalog.sum(l.rows_failed)::bigint AS rows_failed,
+       coalesce(pg_catalog.array_agg(p.partition ORDER BY l.id)
+                    FILTER (WHERE p.partition IS NOT NULL), '{}') AS partitions,
        CASE
            -- as the run itself decides (run.cpp, RunStatus): nothing removed and something
            -- failed, unless some work was only put off to the next run (a lock timeout)
-           WHEN bool_or(l.status <> 'ok') AND sum(l.rows_affected) = 0
-                AND NOT bool_or(l.status = 'partial' AND l.rows_failed = 0) THEN 'failed'
-           WHEN bool_or(l.status <> 'ok') THEN 'partial'
+           WHEN pg_catalog.bool_or(l.status <> 'ok')
+                AND pg_catalog.sum(l.rows_affected) OPERATOR(pg_catalog.=) 0
+                AND NOT pg_catalog.bool_or(l.status = 'partial' AND l.rows_failed = 0) THEN 'failed'
+           WHEN pg_catalog.bool_or(l.status <> 'ok') THEN 'partial'
            ELSE 'ok'
        END AS status,
-       (array_agg(l.error ORDER BY l.id) FILTER (WHERE l.error IS NOT NULL))[1] AS first_error,
-       min(l.cutoff) AS cutoff,
-       min(l.invoked_by) AS invoked_by,
-       max(l.policy_version) AS policy_version,
-       array_agg(DISTINCT l.kind) AS kinds
+       (pg_catalog.array_agg(l.error ORDER BY l.id)
+            FILTER (WHERE l.error IS NOT NULL))[1] AS first_error,
+       pg_catalog.min(l.cutoff) AS cutoff,
+       pg_catalog.min(l.invoked_by) AS invoked_by,
+       pg_catalog.max(l.policy_version) AS policy_version,
+       pg_catalog.array_agg(DISTINCT l.kind) AS kinds
 FROM retention.purge_log AS l
-LEFT JOIN LATERAL unnest(l.partitions) AS p(partition) ON true
+LEFT JOIN LATERAL pg_catalog.unnest(l.partitions) AS p(partition) ON true
 WHERE l.run_id IS NOT NULL
 GROUP BY l.run_id;
 COMMENT ON VIEW retention.audit IS 'one row per run of a policy: when, how long, rows, partitions, status, first error';
 
 CREATE VIEW retention.daily_summary AS
-SELECT a.started_at::date AS day,
+SELECT a.started_at::pg_catalog.date AS day,
        a.policy_name,
-       count(*) AS runs,
-       sum(a.rows_affected)::bigint AS rows_affected,
-       sum(cardinality(a.partitions))::bigint AS partitions_dropped,
-       count(*) FILTER (WHERE a.status <> 'ok') AS failures,
-       sum(a.rows_failed)::bigint AS rows_failed
+       pg_catalog.count(*) AS runs,
+       pg_catalog.sum(a.rows_affected)::bigint AS rows_affected,
+       pg_catalog.sum(pg_catalog.cardinality(a.partitions))::bigint AS partitions_dropped,
+       pg_catalog.count(*) FILTER (WHERE a.status <> 'ok') AS failures,
+       pg_catalog.sum(a.rows_failed)::bigint AS rows_failed
 FROM retention.audit AS a
 GROUP BY 1, 2;
 COMMENT ON VIEW retention.daily_summary IS 'per day and policy: runs, rows, partitions, failures';
@@ -114,7 +125,8 @@ SELECT p.name AS policy_name,
        p.retain,
        p.run_every,
        p.enabled,
-       (SELECT count(*) FROM _retention.tenant_retain AS t WHERE t.policy_id = p.id) AS tenant_periods,
+       (SELECT pg_catalog.count(*) FROM _retention.tenant_retain AS t WHERE t.policy_id = p.id)
+           AS tenant_periods,
        c.oldest_trigger,
        c.rows_overdue,
        s.last_started_at AS last_run_at,
