@@ -308,8 +308,14 @@ ExportSubject(const char *subject)
 	}
 	appendStringInfoChar(&json, '}');
 	Audit("export", nullptr, total, digest, caller, nullptr);
+	/*
+	 * The text and everything read above live in SPI memory, which SPI_finish() frees: the
+	 * jsonb is built here and copied into the caller's context before that.
+	 */
+	const Datum result =
+	    SPI_datumTransfer(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)), false, -1);
 	SPI_finish();
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data));
+	return result;
 }
 
 } // namespace retention::subjects
