@@ -16,7 +16,7 @@ namespace retention::pg
 {
 
 Scope
-Enter(Oid role, bool restricted, const char *timezone)
+Enter(Oid role, bool restricted, const char *timezone, int extra_context)
 {
 	Scope scope;
 	GetUserIdAndSecContext(&scope.saved_user, &scope.saved_security_context);
@@ -28,7 +28,7 @@ Enter(Oid role, bool restricted, const char *timezone)
 		(void)set_config_option("TimeZone", timezone, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 		                        true, 0, false);
 	}
-	int context = scope.saved_security_context | SECURITY_LOCAL_USERID_CHANGE;
+	int context = scope.saved_security_context | SECURITY_LOCAL_USERID_CHANGE | extra_context;
 	if (restricted)
 	{
 		context |= SECURITY_RESTRICTED_OPERATION;

@@ -25,7 +25,12 @@ struct Scope
 	int guc_level;
 };
 
-Scope Enter(Oid role, bool restricted, const char *timezone);
+/*
+ * extra_context: further SECURITY_* bits for the scope, e.g. SECURITY_NOFORCE_RLS, with which
+ * the relation's owner sees rows that FORCE ROW LEVEL SECURITY would hide from it, as
+ * PostgreSQL's referential integrity checks do (ri_triggers.c).
+ */
+Scope Enter(Oid role, bool restricted, const char *timezone, int extra_context = 0);
 void Leave(const Scope &scope);
 
 /* The role that owns the extension (a superuser: the extension is not trusted). */

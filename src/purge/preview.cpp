@@ -58,9 +58,13 @@ PartitionsToDrop(const PolicyTarget *target, TimestampTz cutoff)
 	return PointerGetDatum(construct_array(elements, count, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* Rows expired at as_of over every pass (each tenant at its own cutoff); held ones apart. */
+/*
+ * Rows expired at as_of over every pass (each tenant at its own cutoff); held ones apart.
+ * extra_context: see pg::Enter (compliance counts the rows that row-level security hides).
+ */
 int64
-CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, int64 *held)
+CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, int64 *held,
+             int extra_context = 0)
 {
 	PrepareTarget(target);
 	(void)RefreshHolds(target);
@@ -68,7 +72,7 @@ CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, int64 *
 	TimestampTz earliest;
 	TimestampTz latest;
 	CutoffRange(passes, &earliest, &latest);
-	const pg::Scope scope = pg::Enter(target->owner, true, target->timezone);
+	const pg::Scope scope = pg::Enter(target->owner, true, target->timezone, extra_context);
 	*partitions = PartitionsToDrop(target, earliest);
 	/* expired but for the holds: counted apart, as rows_held */
 	char *held_sql = target->held_sql;
@@ -213,9 +217,16 @@ ComplianceStepRun(void *arg)
 	pg::Leave(zone);
 	Datum partitions;
 	int64 held;
-	step->overdue = CountExpired(target, before, &partitions, &held);
+	/*
+	 * Compliance is about every row of the relation, including rows that FORCE ROW LEVEL
+	 * SECURITY hides from its owner (a run cannot remove them, so they must show as overdue):
+	 * both counts run as the owner in a NoForceRLS operation, which PostgreSQL's own
+	 * referential integrity checks use to see every row. No other role's rights are lent, and
+	 * only reads run here.
+	 */
+	step->overdue = CountExpired(target, before, &partitions, &held, SECURITY_NOFORCE_RLS);
 
-	const pg::Scope scope = pg::Enter(target->owner, true, target->timezone);
+	const pg::Scope scope = pg::Enter(target->owner, true, target->timezone, SECURITY_NOFORCE_RLS);
 	char *condition = psprintf("(%s) IS NOT NULL", target->trigger_sql);
 	if (target->keep_when_sql != nullptr)
 	{
