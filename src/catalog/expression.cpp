@@ -24,6 +24,10 @@ ParseSingleExpression(const char *text, const char *what, const char **source)
 {
 	char *sql = psprintf("SELECT %s", text);
 	*source = sql;
+#if PG_VERSION_NUM >= 170000
+#error                                                                                             \
+    "DeparseExpression needs a way to deparse with every name qualified (PushOverrideSearchPath is gone)"
+#endif
 #if PG_VERSION_NUM >= 140000
 	List *statements = raw_parser(sql, RAW_PARSE_DEFAULT);
 #else
@@ -212,7 +216,20 @@ DeparseExpression(const char *stored, Oid relid, const char *alias, const char *
 	VarCheck check = {relid, what, 0};
 	(void)CheckVars(expr, &check);
 	List *context = deparse_context_for(alias, relid);
-	return deparse_expression(expr, context, false, false);
+	/*
+	 * Deparsed with nothing on the search path, not even pg_catalog: ruleutils then names every
+	 * function, operator (OPERATOR(pg_catalog.<)) and type with its schema, so the text means
+	 * the same under the relation owner's search_path, whatever it holds.
+	 */
+	OverrideSearchPath *nothing =
+	    static_cast<OverrideSearchPath *>(palloc0(sizeof(OverrideSearchPath)));
+	nothing->schemas = NIL;
+	nothing->addCatalog = false;
+	nothing->addTemp = false;
+	PushOverrideSearchPath(nothing);
+	char *text = deparse_expression(expr, context, false, false);
+	PopOverrideSearchPath();
+	return text;
 }
 
 AttrNumber

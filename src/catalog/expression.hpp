@@ -33,8 +33,9 @@ char *CompileExpression(Relation rel, const char *text, ExpressionRole role, con
 
 /*
  * SQL text for a stored tree, with column references unqualified or qualified by `alias`,
- * and every function, operator and type qualified as needed under search_path
- * pg_catalog, pg_temp. Raises an error naming `what` if the tree no longer fits the relation.
+ * and every function, operator and type qualified with its schema, so that it keeps its
+ * meaning under any search_path (it runs under the relation owner's). Raises an error naming `what`
+ * if the tree no longer fits the relation.
  */
 char *DeparseExpression(const char *stored, Oid relid, const char *alias, const char *what);
 

@@ -5,6 +5,7 @@
 
 #include "catalog/audit.hpp"
 #include "pg/scope.hpp"
+#include "pg/sql_text.hpp"
 #include "pg/subtransaction.hpp"
 #include "policy/sha256.hpp"
 
@@ -88,9 +89,9 @@ ScopeCondition(Oid relid, const char *alias, List *columns, const char *value)
 		{
 			continue;
 		}
-		appendStringInfo(&sql, "%s%s.%s = %s::%s", sql.len > 0 ? " OR " : "",
+		appendStringInfo(&sql, "%s%s.%s%s%s::%s", sql.len > 0 ? " OR " : "",
 		                 quote_identifier(alias), quote_identifier(column),
-		                 quote_literal_cstr(value),
+		                 pg::EqualityOperator(type), quote_literal_cstr(value),
 		                 format_type_extended(type, -1, FORMAT_TYPE_FORCE_QUALIFY));
 	}
 	return sql.len > 0 ? sql.data : nullptr;

@@ -7,16 +7,18 @@ extern "C"
 {
 #include "access/genam.h"
 #include "catalog/indexing.h"
+#include "catalog/pg_db_role_setting.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "utils/fmgroids.h"
+#include "utils/guc_tables.h"
 }
 
 namespace retention::pg
 {
 
 Scope
-Enter(Oid role, bool restricted, const char *timezone)
+Enter(Oid role, bool restricted, const char *timezone, int extra_context)
 {
 	Scope scope;
 	GetUserIdAndSecContext(&scope.saved_user, &scope.saved_security_context);
@@ -28,7 +30,7 @@ Enter(Oid role, bool restricted, const char *timezone)
 		(void)set_config_option("TimeZone", timezone, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 		                        true, 0, false);
 	}
-	int context = scope.saved_security_context | SECURITY_LOCAL_USERID_CHANGE;
+	int context = scope.saved_security_context | SECURITY_LOCAL_USERID_CHANGE | extra_context;
 	if (restricted)
 	{
 		context |= SECURITY_RESTRICTED_OPERATION;
@@ -42,6 +44,148 @@ Leave(const Scope &scope)
 {
 	SetUserIdAndSecContext(scope.saved_user, scope.saved_security_context);
 	AtEOXact_GUC(true, scope.guc_level);
+}
+
+namespace
+{
+
+/* The value of search_path in a pg_db_role_setting array (text[] of name=value), or nullptr. */
+char *
+SearchPathIn(Datum config)
+{
+	ArrayType *array = DatumGetArrayTypeP(config);
+	Datum *items;
+	bool *nulls;
+	int count;
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &items, &nulls, &count);
+	char *path = nullptr;
+	for (int i = 0; i < count; i++)
+	{
+		if (nulls[i])
+		{
+			continue;
+		}
+		char *name;
+		char *value;
+		ParseLongOption(TextDatumGetCString(items[i]), &name, &value);
+		if (value != nullptr && pg_strcasecmp(name, "search_path") == 0)
+		{
+			path = value;
+		}
+	}
+	return path;
+}
+
+/*
+ * The last search_path the configuration files set, as pg_file_settings shows it, or nullptr.
+ * Read as the extension's owner (the function is not granted to PUBLIC), in an SPI
+ * connection of its own so that the caller's results stay in place.
+ */
+char *
+FileSearchPath()
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	SPI_connect();
+	const Scope scope = AsExtensionOwner();
+	if (SPI_execute("SELECT setting FROM pg_catalog.pg_show_all_file_settings() "
+	                "WHERE name OPERATOR(pg_catalog.=) 'search_path' AND error IS NULL "
+	                "ORDER BY seqno DESC LIMIT 1",
+	                true, 1) != SPI_OK_SELECT)
+	{
+		elog(ERROR, "reading the configuration files' search_path failed");
+	}
+	Leave(scope);
+	char *path = nullptr;
+	if (SPI_processed == 1)
+	{
+		char *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		path = value != nullptr ? MemoryContextStrdup(caller_context, value) : nullptr;
+	}
+	SPI_finish();
+	return path;
+}
+
+/*
+ * The server's search_path: postgresql.conf (and ALTER SYSTEM), the command line, else the
+ * built-in default. This session's RESET value is exactly that as long as nothing of the
+ * session's own replaced it: a reset_source above PGC_S_ARGV means its database, role or
+ * client set one (in the worker: its database's and its role's settings), and then the
+ * configuration files are read again instead (a value given on the server's command line is
+ * then not seen; the built-in default applies).
+ */
+char *
+ServerSearchPath()
+{
+	struct config_generic **variables = get_guc_variables();
+	const int count = GetNumConfigOptions();
+	for (int i = 0; i < count; i++)
+	{
+		if (variables[i]->vartype != PGC_STRING || strcmp(variables[i]->name, "search_path") != 0)
+		{
+			continue;
+		}
+		const struct config_string *setting =
+		    reinterpret_cast<const struct config_string *>(variables[i]);
+		if (setting->gen.reset_source <= PGC_S_ARGV && setting->reset_val != nullptr)
+		{
+			return pstrdup(setting->reset_val);
+		}
+		char *path = FileSearchPath();
+		if (path != nullptr)
+		{
+			return path;
+		}
+		return pstrdup(setting->boot_val != nullptr ? setting->boot_val : "");
+	}
+	elog(ERROR, "search_path is not a known setting");
+	return nullptr;
+}
+
+} // namespace
+
+char *
+OwnerSearchPath(Oid role)
+{
+	/* in the order of PostgreSQL's process_settings(), most specific first */
+	const Oid keys[4][2] = {{MyDatabaseId, role},
+	                        {InvalidOid, role},
+	                        {MyDatabaseId, InvalidOid},
+	                        {InvalidOid, InvalidOid}};
+	char *path = nullptr;
+	Relation rel = table_open(DbRoleSettingRelationId, AccessShareLock);
+	for (int i = 0; i < 4 && path == nullptr; i++)
+	{
+		ScanKeyData key[2];
+		ScanKeyInit(&key[0], Anum_pg_db_role_setting_setdatabase, BTEqualStrategyNumber, F_OIDEQ,
+		            ObjectIdGetDatum(keys[i][0]));
+		ScanKeyInit(&key[1], Anum_pg_db_role_setting_setrole, BTEqualStrategyNumber, F_OIDEQ,
+		            ObjectIdGetDatum(keys[i][1]));
+		SysScanDesc scan =
+		    systable_beginscan(rel, DbRoleSettingDatidRolidIndexId, true, nullptr, 2, key);
+		HeapTuple tuple = systable_getnext(scan);
+		if (HeapTupleIsValid(tuple))
+		{
+			bool isnull;
+			const Datum config = heap_getattr(tuple, Anum_pg_db_role_setting_setconfig,
+			                                  RelationGetDescr(rel), &isnull);
+			if (!isnull)
+			{
+				path = SearchPathIn(config);
+			}
+		}
+		systable_endscan(scan);
+	}
+	table_close(rel, AccessShareLock);
+	return path != nullptr ? path : ServerSearchPath();
+}
+
+Scope
+AsRelationOwner(Oid owner, const char *search_path, const char *timezone, int extra_context)
+{
+	const Scope scope = Enter(owner, true, timezone, extra_context);
+	(void)set_config_option("search_path", search_path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+	                        true, 0, false);
+	return scope;
 }
 
 Oid

@@ -6,10 +6,15 @@
  * when given), and switches the current user; Leave() undoes all three. An error between the
  * two is fine: aborting the (sub)transaction restores user and settings. Two uses:
  *  - AsExtensionOwner: reading and writing the internal catalog and the audit log, which the
- *    caller has no rights on;
- *  - AsRelationOwner: every statement a run, a preview or an erasure executes on a relation,
- *    as its owner inside a security-restricted operation, so neither the worker nor a
- *    superuser caller lends its rights to code in the table's triggers or expressions.
+ *    caller has no rights on, with the pinned search_path;
+ *  - AsRelationOwner: every statement a run, a preview, an erasure or an export executes on a
+ *    relation, as its owner inside a security-restricted operation, so neither the worker nor
+ *    a superuser caller lends its rights to code in the table's triggers or expressions. Such
+ *    statements run with the search_path a new session of the owner gets (OwnerSearchPath),
+ *    so that the table's triggers, rules and row-level security policies behave as they do
+ *    for the application (like a job pg_cron runs as that role). The statements themselves
+ *    name every function, operator and type with its schema (see pg/sql_text.hpp and
+ *    catalog::DeparseExpression), so that path never changes what they mean.
  */
 #pragma once
 
@@ -25,8 +30,24 @@ struct Scope
 	int guc_level;
 };
 
-Scope Enter(Oid role, bool restricted, const char *timezone);
+/*
+ * extra_context: further SECURITY_* bits for the scope, e.g. SECURITY_NOFORCE_RLS, with which
+ * the relation's owner sees rows that FORCE ROW LEVEL SECURITY would hide from it, as
+ * PostgreSQL's referential integrity checks do (ri_triggers.c).
+ */
+Scope Enter(Oid role, bool restricted, const char *timezone, int extra_context = 0);
 void Leave(const Scope &scope);
+
+/*
+ * The search_path a new session of `role` gets in this database: its ALTER ROLE ... IN
+ * DATABASE setting, else its ALTER ROLE setting, else the database's, else ALTER ROLE ALL's,
+ * else the server's (never this session's own). Palloc'd in CurrentMemoryContext.
+ */
+char *OwnerSearchPath(Oid role);
+
+/* Enter(owner, restricted) with the given search_path (from OwnerSearchPath). */
+Scope AsRelationOwner(Oid owner, const char *search_path, const char *timezone,
+                      int extra_context = 0);
 
 /* The role that owns the extension (a superuser: the extension is not trusted). */
 Oid ExtensionOwner();

@@ -4,6 +4,7 @@
 #include "purge/partitions.hpp"
 
 #include "guc.hpp"
+#include "pg/sql_text.hpp"
 #include "pg/subtransaction.hpp"
 
 extern "C"
@@ -81,21 +82,27 @@ AlignSql(const Interval *width, const char *x)
 	if (width->month != 0)
 	{
 		const int months = width->month;
-		return psprintf("(date_trunc('month', %s) - make_interval(months => mod(mod("
-		                "extract(year from %s)::int * 12 + extract(month from %s)::int - 1, %d) "
-		                "+ %d, %d)))",
-		                x, x, x, months, months, months);
+		return psprintf(
+		    "(pg_catalog.date_trunc('month', %s)" SQL_MINUS
+		    "pg_catalog.make_interval(months => pg_catalog.mod(pg_catalog.mod(((extract("
+		    "year from %s)::int" SQL_TIMES "12)" SQL_PLUS "extract(month from %s)::int)" SQL_MINUS
+		    "1, %d)" SQL_PLUS "%d, %d)))",
+		    x, x, x, months, months, months);
 	}
 	if (width->day != 0)
 	{
 		const int days = width->day;
-		return psprintf("((DATE '2000-01-03' + (floor(((%s)::date - DATE '2000-01-03') / "
-		                "%d::numeric) * %d)::int)::timestamptz)",
+		return psprintf("(('2000-01-03'::pg_catalog.date" SQL_PLUS
+		                "(pg_catalog.floor(((%s)::pg_catalog.date" SQL_MINUS
+		                "'2000-01-03'::pg_catalog.date)" SQL_DIVIDE "%d::numeric)" SQL_TIMES
+		                "%d)::int)::pg_catalog.timestamptz)",
 		                x, days, days);
 	}
-	return psprintf("(date_trunc('day', %s) + (floor(extract(epoch from (%s) - date_trunc('day', "
-	                "%s)) * 1000000 / " INT64_FORMAT ")::float8 * " INT64_FORMAT
-	                ") * interval '1 microsecond')",
+	return psprintf("(pg_catalog.date_trunc('day', %s)" SQL_PLUS
+	                "((pg_catalog.floor((extract(epoch from (%s)" SQL_MINUS
+	                "pg_catalog.date_trunc('day', %s))" SQL_TIMES "1000000)" SQL_DIVIDE INT64_FORMAT
+	                ")::pg_catalog.float8" SQL_TIMES INT64_FORMAT ")" SQL_TIMES
+	                "interval '1 microsecond'))",
 	                x, x, x, width->time, width->time);
 }
 
@@ -103,8 +110,8 @@ AlignSql(const Interval *width, const char *x)
 Slot
 SlotAt(const Interval *width, TimestampTz at)
 {
-	char *sql = psprintf("SELECT a, %s FROM (SELECT %s AS a) AS s", AlignSql(width, "(a + $2)"),
-	                     AlignSql(width, "$1"));
+	char *sql = psprintf("SELECT a, %s FROM (SELECT %s AS a) AS s",
+	                     AlignSql(width, "(a" SQL_PLUS "$2)"), AlignSql(width, "$1"));
 	Oid types[2] = {TIMESTAMPTZOID, INTERVALOID};
 	Datum values[2] = {TimestampTzGetDatum(at), IntervalPGetDatum(width)};
 	if (SPI_execute_with_args(sql, 2, types, values, nullptr, true, 1) != SPI_OK_SELECT ||
@@ -177,7 +184,8 @@ KeyColumn(const PolicyTarget *target)
 char *
 BoundLiteral(TimestampTz value, Oid key_type)
 {
-	char *sql = psprintf("SELECT pg_catalog.format('%%L', $1::%s)", format_type_be(key_type));
+	char *sql = psprintf("SELECT pg_catalog.format('%%L', $1::%s)",
+	                     format_type_extended(key_type, -1, FORMAT_TYPE_FORCE_QUALIFY));
 	Oid types[1] = {TIMESTAMPTZOID};
 	Datum values[1] = {TimestampTzGetDatum(value)};
 	if (SPI_execute_with_args(sql, 1, types, values, nullptr, true, 1) != SPI_OK_SELECT ||
@@ -197,7 +205,7 @@ NewPartitionName(Oid parent, TimestampTz lower)
 {
 	Oid types[1] = {TIMESTAMPTZOID};
 	Datum values[1] = {TimestampTzGetDatum(lower)};
-	if (SPI_execute_with_args("SELECT pg_catalog.to_char($1, CASE WHEN $1 = "
+	if (SPI_execute_with_args("SELECT pg_catalog.to_char($1, CASE WHEN $1" SQL_EQ
 	                          "pg_catalog.date_trunc('day', $1) THEN 'YYYYMMDD' "
 	                          "ELSE 'YYYYMMDD_HH24MI' END)",
 	                          1, types, values, nullptr, true, 1) != SPI_OK_SELECT ||
@@ -486,7 +494,7 @@ MissingSlots(const PolicyTarget *target, const PartitionSet *set, TimestampTz no
 	}
 	/* rows that landed in the default partition: the slots they belong to */
 	char *key = KeyColumn(target);
-	char *cast = psprintf("(%s)::timestamptz", key);
+	char *cast = psprintf("(%s)::pg_catalog.timestamptz", key);
 	char *sql =
 	    psprintf("SELECT DISTINCT %s FROM ONLY %s WHERE %s IS NOT NULL", AlignSql(width, cast),
 	             quote_qualified_identifier(get_namespace_name(get_rel_namespace(set->default_id)),
@@ -543,7 +551,7 @@ CreatePartition(const PolicyTarget *target, const Slot *slot, TimestampTz deadli
 		const char *key = KeyColumn(target);
 		const char *columns = InsertableColumns(parent);
 		Execute(
-		    psprintf("WITH moved AS (DELETE FROM ONLY %s WHERE %s >= %s AND %s < %s "
+		    psprintf("WITH moved AS (DELETE FROM ONLY %s WHERE %s" SQL_GE "%s AND %s" SQL_LT "%s "
 		             "RETURNING %s) INSERT INTO %s (%s) SELECT %s FROM moved",
 		             quote_qualified_identifier(get_namespace_name(get_rel_namespace(default_id)),
 		                                        get_rel_name(default_id)),
@@ -616,7 +624,7 @@ DropPartition(const PolicyTarget *target, const Partition *partition, TimestampT
 	{
 		if (!CountAllVisible(partition->relid, rows))
 		{
-			sql = psprintf("SELECT count(*) FROM ONLY %s", partition->name);
+			sql = psprintf("SELECT pg_catalog.count(*) FROM ONLY %s", partition->name);
 			Execute(sql, SPI_OK_SELECT);
 			bool isnull;
 			*rows = DatumGetInt64(

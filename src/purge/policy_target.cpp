@@ -6,6 +6,7 @@
 #include "catalog/expression.hpp"
 #include "catalog/holds.hpp"
 #include "pg/scope.hpp"
+#include "pg/sql_text.hpp"
 
 extern "C"
 {
@@ -69,8 +70,10 @@ DeparseAnonymize(PolicyTarget *target)
 		char *expression = catalog::DeparseExpression(stored, target->relid, target->alias, what);
 		appendStringInfo(&set, "%s%s = (%s)", set.len > 0 ? ", " : "", quote_identifier(column),
 		                 expression);
-		appendStringInfo(&differs, "%s%s.%s IS DISTINCT FROM (%s)", differs.len > 0 ? " OR " : "",
-		                 quote_identifier(target->alias), quote_identifier(column), expression);
+		appendStringInfo(&differs, "%s%s", differs.len > 0 ? " OR " : "",
+		                 pg::DistinctFrom(psprintf("%s.%s", quote_identifier(target->alias),
+		                                           quote_identifier(column)),
+		                                  expression, get_atttype(target->relid, number)));
 	}
 	target->set_sql = set.data;
 	target->differs_sql = psprintf("(%s)", differs.data);
@@ -156,6 +159,7 @@ LoadTarget(int64 id, PolicyTarget *target)
 	target->relation_name =
 	    quote_qualified_identifier(get_namespace_name(form->relnamespace), target->alias);
 	ReleaseSysCache(class_tuple);
+	target->search_path = pg::OwnerSearchPath(target->owner);
 	return true;
 }
 
@@ -307,8 +311,9 @@ PlanPasses(const PolicyTarget *target, TimestampTz as_of)
 		if (cutoff > pass->own_cutoff)
 		{
 			ShortTenant *tenant = static_cast<ShortTenant *>(palloc(sizeof(ShortTenant)));
-			tenant->filter = psprintf("%s = %s::%s", tenant_column,
-			                          quote_literal_cstr(period->tenant), tenant_type);
+			tenant->filter =
+			    psprintf("%s%s%s::%s", tenant_column, pg::EqualityOperator(TenantType(target)),
+			             quote_literal_cstr(period->tenant), tenant_type);
 			tenant->cutoff = cutoff;
 			pass->short_tenants = lappend(pass->short_tenants, tenant);
 		}
@@ -317,7 +322,7 @@ PlanPasses(const PolicyTarget *target, TimestampTz as_of)
 	pass->tenant_cutoffs->tenants = TenantArray(target, tenants, &pass->tenant_cutoffs->array_type);
 	pass->tenant_cutoffs->cutoffs = PointerGetDatum(construct_array(
 	    cutoffs, count, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE));
-	pass->tenant_filter = psprintf("(%s) < retention.tenant_cutoff(%s, $%d, $%d, %s)",
+	pass->tenant_filter = psprintf("(%s)" SQL_LT "retention.tenant_cutoff(%s, $%d, $%d, %s)",
 	                               target->trigger_sql, tenant_column, TENANT_KEYS_PARAM,
 	                               TENANT_CUTOFFS_PARAM, TimestampLiteral(pass->cutoff));
 	pass->cutoff = pass->latest;
@@ -391,7 +396,7 @@ RefreshHolds(PolicyTarget *target)
 char *
 ExpiredCondition(const PolicyTarget *target, int cutoff_param)
 {
-	char *condition = psprintf("(%s) < $%d", target->trigger_sql, cutoff_param);
+	char *condition = psprintf("(%s)" SQL_LT "$%d", target->trigger_sql, cutoff_param);
 	if (target->tenant_filter != nullptr)
 	{
 		condition = psprintf("%s AND %s", condition, target->tenant_filter);

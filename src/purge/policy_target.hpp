@@ -34,6 +34,7 @@ struct PolicyTarget
 	char *relation_name; /* schema-qualified and quoted; last known name if dropped */
 	char *alias;         /* the relation's own name: expressions may qualify columns with it */
 	Oid owner;
+	char *search_path; /* the owner's (pg::OwnerSearchPath): its statements run with it */
 	char *trigger_bin;
 	char *keep_when_bin;
 	char *trigger_sql; /* deparsed at Prepare() */

@@ -9,6 +9,7 @@
 
 #include "catalog/policy_store.hpp"
 #include "pg/scope.hpp"
+#include "pg/sql_text.hpp"
 #include "pg/subtransaction.hpp"
 #include "purge/partitions.hpp"
 #include "purge/policy_target.hpp"
@@ -58,9 +59,13 @@ PartitionsToDrop(const PolicyTarget *target, TimestampTz cutoff)
 	return PointerGetDatum(construct_array(elements, count, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* Rows expired at as_of over every pass (each tenant at its own cutoff); held ones apart. */
+/*
+ * Rows expired at as_of over every pass (each tenant at its own cutoff); held ones apart.
+ * extra_context: see pg::Enter (compliance counts the rows that row-level security hides).
+ */
 int64
-CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, int64 *held)
+CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, int64 *held,
+             int extra_context = 0)
 {
 	PrepareTarget(target);
 	(void)RefreshHolds(target);
@@ -68,7 +73,8 @@ CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, int64 *
 	TimestampTz earliest;
 	TimestampTz latest;
 	CutoffRange(passes, &earliest, &latest);
-	const pg::Scope scope = pg::Enter(target->owner, true, target->timezone);
+	const pg::Scope scope =
+	    pg::AsRelationOwner(target->owner, target->search_path, target->timezone, extra_context);
 	*partitions = PartitionsToDrop(target, earliest);
 	/* expired but for the holds: counted apart, as rows_held */
 	char *held_sql = target->held_sql;
@@ -80,11 +86,11 @@ CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, int64 *
 	{
 		const Pass *pass = static_cast<const Pass *>(lfirst(cell));
 		UsePass(target, pass);
-		char *sql = psprintf("SELECT count(*) FILTER (WHERE (%s) IS NOT TRUE), "
-		                     "count(*) FILTER (WHERE (%s) IS TRUE) FROM %s AS %s WHERE %s",
-		                     held_sql ? held_sql : "false", held_sql ? held_sql : "false",
-		                     target->relation_name, quote_identifier(target->alias),
-		                     ExpiredCondition(target, 1));
+		char *sql = psprintf(
+		    "SELECT pg_catalog.count(*) FILTER (WHERE (%s) IS NOT TRUE), "
+		    "pg_catalog.count(*) FILTER (WHERE (%s) IS TRUE) FROM %s AS %s WHERE %s",
+		    held_sql ? held_sql : "false", held_sql ? held_sql : "false", target->relation_name,
+		    quote_identifier(target->alias), ExpiredCondition(target, 1));
 		Oid types[1] = {TIMESTAMPTZOID};
 		Datum values[1] = {TimestampTzGetDatum(pass->cutoff)};
 		if (ExecuteForTarget(target, sql, 1, types, values, true) != SPI_OK_SELECT)
@@ -213,9 +219,17 @@ ComplianceStepRun(void *arg)
 	pg::Leave(zone);
 	Datum partitions;
 	int64 held;
-	step->overdue = CountExpired(target, before, &partitions, &held);
+	/*
+	 * Compliance is about every row of the relation, including rows that FORCE ROW LEVEL
+	 * SECURITY hides from its owner (a run cannot remove them, so they must show as overdue):
+	 * both counts run as the owner in a NoForceRLS operation, which PostgreSQL's own
+	 * referential integrity checks use to see every row. No other role's rights are lent, and
+	 * only reads run here.
+	 */
+	step->overdue = CountExpired(target, before, &partitions, &held, SECURITY_NOFORCE_RLS);
 
-	const pg::Scope scope = pg::Enter(target->owner, true, target->timezone);
+	const pg::Scope scope = pg::AsRelationOwner(target->owner, target->search_path,
+	                                            target->timezone, SECURITY_NOFORCE_RLS);
 	char *condition = psprintf("(%s) IS NOT NULL", target->trigger_sql);
 	if (target->keep_when_sql != nullptr)
 	{
@@ -229,9 +243,9 @@ ComplianceStepRun(void *arg)
 	{
 		condition = psprintf("%s AND (%s) IS NOT TRUE", condition, target->held_sql);
 	}
-	char *sql =
-	    psprintf("SELECT min((%s)::timestamptz) FROM %s AS %s WHERE %s", target->trigger_sql,
-	             target->relation_name, quote_identifier(target->alias), condition);
+	char *sql = psprintf(
+	    "SELECT pg_catalog.min((%s)::pg_catalog.timestamptz) FROM %s AS %s WHERE %s",
+	    target->trigger_sql, target->relation_name, quote_identifier(target->alias), condition);
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 	{
 		elog(ERROR, "finding the oldest row failed");

@@ -25,6 +25,7 @@
 #include "catalog/policy_store.hpp"
 #include "guc.hpp"
 #include "pg/scope.hpp"
+#include "pg/sql_text.hpp"
 #include "pg/subtransaction.hpp"
 #include "policy/backoff.hpp"
 #include "purge/partitions.hpp"
@@ -176,7 +177,7 @@ EstimateOlder(const Run *run, Relation rel, const char *from_clause, TimestampTz
 	{
 		return -1;
 	}
-	char *sql = psprintf("EXPLAIN (FORMAT JSON) SELECT FROM %s WHERE (%s) < $1", from_clause,
+	char *sql = psprintf("EXPLAIN (FORMAT JSON) SELECT FROM %s WHERE (%s)" SQL_LT "$1", from_clause,
 	                     run->target.trigger_sql);
 	Oid types[1] = {TIMESTAMPTZOID};
 	Datum values[1] = {TimestampTzGetDatum(cutoff)};
@@ -297,9 +298,10 @@ BuildLeafStatements(const Run *run, Leaf *leaf)
 	const char *trigger = target->trigger_sql;
 	char *expired = ExpiredCondition(target, 1);
 	/* the trigger range of this pass, for this pass's tenants */
-	const char *in_range = target->tenant_filter == nullptr
-	                           ? psprintf("(%s) < $1", trigger)
-	                           : psprintf("(%s) < $1 AND %s", trigger, target->tenant_filter);
+	const char *in_range =
+	    target->tenant_filter == nullptr
+	        ? psprintf("(%s)" SQL_LT "$1", trigger)
+	        : psprintf("(%s)" SQL_LT "$1 AND %s", trigger, target->tenant_filter);
 	if (target->differs_sql != nullptr)
 	{
 		in_range = psprintf("%s AND %s", in_range, target->differs_sql); /* not yet anonymised */
@@ -307,13 +309,14 @@ BuildLeafStatements(const Run *run, Leaf *leaf)
 	if (leaf->by_index)
 	{
 		leaf->select_first =
-		    psprintf("SELECT ctid, %s, xmax = '0'::xid FROM %s WHERE %s "
+		    psprintf("SELECT ctid, %s, xmax" SQL_EQ "'0'::pg_catalog.xid FROM %s WHERE %s "
 		             "ORDER BY %s, ctid LIMIT %d",
 		             trigger, leaf->from_clause, expired, trigger, target->batch_size);
-		leaf->select_next = psprintf(
-		    "SELECT ctid, %s, xmax = '0'::xid FROM %s WHERE %s AND %s >= $2 "
-		    "AND (%s, ctid) > ($2, $3) ORDER BY %s, ctid LIMIT %d",
-		    trigger, leaf->from_clause, expired, trigger, trigger, trigger, target->batch_size);
+		leaf->select_next = psprintf("SELECT ctid, %s, xmax" SQL_EQ
+		                             "'0'::pg_catalog.xid FROM %s WHERE %s AND %s" SQL_GE "$2 "
+		                             "AND (%s, ctid)" SQL_GT "($2, $3) ORDER BY %s, ctid LIMIT %d",
+		                             trigger, leaf->from_clause, expired, trigger, trigger, trigger,
+		                             target->batch_size);
 	}
 	else
 	{
@@ -323,8 +326,8 @@ BuildLeafStatements(const Run *run, Leaf *leaf)
 		 * may need index scans of other tables, is applied by the delete instead.
 		 */
 		leaf->select_first = nullptr;
-		leaf->select_next = psprintf("SELECT ctid, xmax = '0'::xid FROM %s WHERE ctid > $2 "
-		                             "AND %s LIMIT %d",
+		leaf->select_next = psprintf("SELECT ctid, xmax" SQL_EQ "'0'::pg_catalog.xid FROM %s "
+		                             "WHERE ctid" SQL_GT "$2 AND %s LIMIT %d",
 		                             leaf->from_clause, in_range, target->batch_size);
 	}
 	/*
@@ -332,7 +335,7 @@ BuildLeafStatements(const Run *run, Leaf *leaf)
 	 * judged on its latest version. "IS TRUE" keeps the trigger comparison from matching an
 	 * index: the planner must use a TID scan for the given rows, not rescan the expired range.
 	 */
-	char *recheck = psprintf("((%s) < $1) IS TRUE", trigger);
+	char *recheck = psprintf("((%s)" SQL_LT "$1) IS TRUE", trigger);
 	if (target->tenant_filter != nullptr)
 	{
 		recheck = psprintf("%s AND (%s) IS TRUE", recheck, target->tenant_filter);
@@ -350,8 +353,8 @@ BuildLeafStatements(const Run *run, Leaf *leaf)
 		recheck = psprintf("%s AND (%s) IS NOT TRUE", recheck, target->held_sql);
 	}
 	leaf->delete_sql =
-	    psprintf("DELETE FROM %s WHERE ctid = ANY ($2) AND %s", leaf->from_clause, recheck);
-	leaf->lock_sql = psprintf("SELECT ctid FROM %s WHERE ctid = ANY ($2) AND %s "
+	    psprintf("DELETE FROM %s WHERE ctid" SQL_EQ "ANY ($2) AND %s", leaf->from_clause, recheck);
+	leaf->lock_sql = psprintf("SELECT ctid FROM %s WHERE ctid" SQL_EQ "ANY ($2) AND %s "
 	                          "FOR UPDATE OF %s SKIP LOCKED",
 	                          leaf->from_clause, recheck, alias);
 
@@ -365,36 +368,41 @@ BuildLeafStatements(const Run *run, Leaf *leaf)
 	 */
 	const bool keep_in_scan = target->keep_when_sql != nullptr && !target->keep_when_has_sublink;
 	const char *candidate = keep_in_scan ? expired : in_range;
-	const char *busy = "array_agg(t) FILTER (WHERE NOT free)";
+	const char *busy = "pg_catalog.array_agg(t) FILTER (WHERE NOT free)";
 	if (leaf->by_index)
 	{
 		const char *report = psprintf(
-		    "SELECT count(*)::int4, (array_agg(t ORDER BY k DESC, t DESC))[1], "
-		    "(array_agg(k ORDER BY k DESC, t DESC))[1], %s FROM (SELECT ctid AS t, %s AS k, "
-		    "xmax = '0'::xid AS free FROM %s WHERE %s",
+		    "SELECT pg_catalog.count(*)::pg_catalog.int4, (pg_catalog.array_agg(t ORDER BY k DESC, "
+		    "t DESC))[1], (pg_catalog.array_agg(k ORDER BY k DESC, t DESC))[1], %s FROM (SELECT "
+		    "ctid AS t, %s AS k, xmax" SQL_EQ "'0'::pg_catalog.xid AS free FROM %s WHERE %s",
 		    busy, trigger, leaf->from_clause, expired);
 		leaf->scan_first =
 		    psprintf("%s ORDER BY %s, ctid LIMIT %d) AS c", report, trigger, target->batch_size);
 		leaf->scan_next =
-		    psprintf("%s AND %s >= $2 AND (%s, ctid) > ($2, $3) ORDER BY %s, ctid LIMIT %d) AS c",
+		    psprintf("%s AND %s" SQL_GE "$2 AND (%s, ctid)" SQL_GT "($2, $3) ORDER BY %s, ctid "
+		             "LIMIT %d) AS c",
 		             report, trigger, trigger, trigger, target->batch_size);
-		leaf->range_first = psprintf("DELETE FROM %s WHERE %s AND xmax = '0'::xid AND %s <= $4 "
-		                             "AND (%s, ctid) <= ($4, $5)",
-		                             leaf->from_clause, expired, trigger, trigger);
-		leaf->range_next = psprintf("%s AND %s >= $2 AND (%s, ctid) > ($2, $3)", leaf->range_first,
-		                            trigger, trigger);
+		leaf->range_first =
+		    psprintf("DELETE FROM %s WHERE %s AND xmax" SQL_EQ "'0'::pg_catalog.xid "
+		             "AND %s" SQL_LE "$4 AND (%s, ctid)" SQL_LE "($4, $5)",
+		             leaf->from_clause, expired, trigger, trigger);
+		leaf->range_next = psprintf("%s AND %s" SQL_GE "$2 AND (%s, ctid)" SQL_GT "($2, $3)",
+		                            leaf->range_first, trigger, trigger);
 	}
 	else
 	{
 		leaf->scan_first = nullptr;
-		leaf->scan_next = psprintf("SELECT count(*)::int4, max(t), NULL::tid, %s FROM (SELECT "
-		                           "ctid AS t, xmax = '0'::xid AS free FROM %s WHERE ctid > $2 "
-		                           "AND %s LIMIT %d) AS c",
-		                           busy, leaf->from_clause, candidate, target->batch_size);
+		leaf->scan_next =
+		    psprintf("SELECT pg_catalog.count(*)::pg_catalog.int4, pg_catalog.max(t), "
+		             "NULL::pg_catalog.tid, %s FROM (SELECT ctid AS t, xmax" SQL_EQ
+		             "'0'::pg_catalog.xid AS free FROM %s WHERE ctid" SQL_GT "$2 "
+		             "AND %s LIMIT %d) AS c",
+		             busy, leaf->from_clause, candidate, target->batch_size);
 		leaf->range_first = nullptr;
-		leaf->range_next = psprintf("DELETE FROM %s WHERE ctid > $2 AND ctid <= $3 AND %s AND "
-		                            "xmax = '0'::xid",
-		                            leaf->from_clause, recheck);
+		leaf->range_next =
+		    psprintf("DELETE FROM %s WHERE ctid" SQL_GT "$2 AND ctid" SQL_LE "$3 AND "
+		             "%s AND xmax" SQL_EQ "'0'::pg_catalog.xid",
+		             leaf->from_clause, recheck);
 	}
 	leaf->delete_rc = SPI_OK_DELETE;
 	if (target->anonymizes)
@@ -819,7 +827,8 @@ BatchAttemptRun(void *arg)
 	Run *run = attempt->run;
 	const Leaf *leaf = attempt->leaf;
 	Batch *batch = attempt->batch;
-	const pg::Scope scope = pg::Enter(run->target.owner, true, run->target.timezone);
+	const pg::Scope scope =
+	    pg::AsRelationOwner(run->target.owner, run->target.search_path, run->target.timezone);
 	(void)set_config_option("synchronize_seqscans", "off", PGC_USERSET, PGC_S_SESSION,
 	                        GUC_ACTION_SAVE, true, 0, false);
 	SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0);
@@ -960,7 +969,8 @@ ProtectedStepRun(void *arg)
 	Run *run = protected_step->run;
 	if (protected_step->as_owner)
 	{
-		const pg::Scope scope = pg::Enter(run->target.owner, true, run->target.timezone);
+		const pg::Scope scope =
+		    pg::AsRelationOwner(run->target.owner, run->target.search_path, run->target.timezone);
 		protected_step->step(run, protected_step->arg);
 		pg::Leave(scope);
 	}

@@ -6,6 +6,7 @@
 #include "catalog/audit.hpp"
 #include "catalog/holds.hpp"
 #include "pg/scope.hpp"
+#include "pg/sql_text.hpp"
 #include "pg/subtransaction.hpp"
 
 #include <utility>
@@ -21,10 +22,11 @@ struct SubjectRelation
 {
 	Oid relid;
 	Oid owner;
-	char *name;      /* format('%I.%I') */
-	char *alias;     /* the relation's own name */
-	char *condition; /* the subject's rows, over the alias; nullptr: the subject cannot be
-	                    one of its values */
+	char *search_path; /* the owner's: erasure and export run with it, like runs */
+	char *name;        /* format('%I.%I') */
+	char *alias;       /* the relation's own name */
+	char *condition;   /* the subject's rows, over the alias; nullptr: the subject cannot be
+	                      one of its values */
 };
 
 struct InputStep
@@ -106,6 +108,7 @@ SubjectRelations(const char *subject)
 		relation->name =
 		    quote_qualified_identifier(get_namespace_name(form->relnamespace), relation->alias);
 		ReleaseSysCache(class_tuple);
+		relation->search_path = pg::OwnerSearchPath(relation->owner);
 
 		Datum *columns;
 		bool *nulls;
@@ -127,9 +130,9 @@ SubjectRelations(const char *subject)
 			{
 				continue;
 			}
-			appendStringInfo(&condition, "%s%s.%s = %s::%s", condition.len > 0 ? " OR " : "",
+			appendStringInfo(&condition, "%s%s.%s%s%s::%s", condition.len > 0 ? " OR " : "",
 			                 quote_identifier(relation->alias), quote_identifier(column),
-			                 quote_literal_cstr(subject),
+			                 pg::EqualityOperator(type), quote_literal_cstr(subject),
 			                 format_type_extended(type, -1, FORMAT_TYPE_FORCE_QUALIFY));
 		}
 		relation->condition = condition.len > 0 ? psprintf("(%s)", condition.data) : nullptr;
@@ -180,7 +183,7 @@ SubjectRelations(const char *subject)
 int64
 CountOrDelete(const SubjectRelation *relation, const char *sql)
 {
-	const pg::Scope scope = pg::Enter(relation->owner, true, nullptr);
+	const pg::Scope scope = pg::AsRelationOwner(relation->owner, relation->search_path, nullptr);
 	const int rc = SPI_execute(sql, false, 0);
 	if (rc != SPI_OK_SELECT && rc != SPI_OK_DELETE)
 	{
@@ -243,8 +246,9 @@ EraseSubject(const char *subject, const char *reason, const pg::Materialized *re
 			if (holds.sql != nullptr)
 			{
 				held = CountOrDelete(
-				    relation, psprintf("SELECT count(*) FROM %s AS %s WHERE %s AND (%s) IS TRUE",
-				                       relation->name, alias, relation->condition, holds.sql));
+				    relation,
+				    psprintf("SELECT pg_catalog.count(*) FROM %s AS %s WHERE %s AND (%s) IS TRUE",
+				             relation->name, alias, relation->condition, holds.sql));
 			}
 			erased = CountOrDelete(
 			    relation, psprintf("DELETE FROM %s AS %s WHERE %s%s%s", relation->name, alias,
@@ -290,10 +294,12 @@ ExportSubject(const char *subject)
 		if (relation->condition != nullptr)
 		{
 			const char *alias = quote_identifier(relation->alias);
-			const pg::Scope scope = pg::Enter(relation->owner, true, nullptr);
-			char *sql = psprintf("SELECT coalesce(jsonb_agg(to_jsonb(%s)), '[]')::text, count(*) "
-			                     "FROM %s AS %s WHERE %s",
-			                     alias, relation->name, alias, relation->condition);
+			const pg::Scope scope =
+			    pg::AsRelationOwner(relation->owner, relation->search_path, nullptr);
+			char *sql =
+			    psprintf("SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(%s)), "
+			             "'[]')::pg_catalog.text, pg_catalog.count(*) FROM %s AS %s WHERE %s",
+			             alias, relation->name, alias, relation->condition);
 			if (SPI_execute(sql, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 			{
 				elog(ERROR, "reading %s failed", relation->name);
@@ -308,8 +314,14 @@ ExportSubject(const char *subject)
 	}
 	appendStringInfoChar(&json, '}');
 	Audit("export", nullptr, total, digest, caller, nullptr);
+	/*
+	 * The text and everything read above live in SPI memory, which SPI_finish() frees: the
+	 * jsonb is built here and copied into the caller's context before that.
+	 */
+	const Datum result =
+	    SPI_datumTransfer(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)), false, -1);
 	SPI_finish();
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data));
+	return result;
 }
 
 } // namespace retention::subjects

@@ -1,0 +1,123 @@
+-- runs, erasure and export execute on a relation with the search_path a new session of its
+-- owner gets in the database (ALTER ROLE ... IN DATABASE, else ALTER ROLE, else ALTER DATABASE,
+-- else the server's), never the caller's: an application trigger that names its audit table
+-- without a schema works under retention as it does for the application. The policy's own
+-- expressions and the statements retention builds keep their meaning whatever that path holds:
+-- operators planted ahead of pg_catalog on it are never bound.
+\set ON_ERROR_STOP true
+SET client_min_messages = warning;
+SELECT plan(26);
+
+SELECT current_database() AS db \gset
+DO $$ BEGIN CREATE ROLE sp_owner24; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+ALTER ROLE sp_owner24 RESET ALL;
+GRANT CREATE ON SCHEMA public TO sp_owner24;
+GRANT CREATE ON DATABASE :"db" TO sp_owner24;
+GRANT USAGE ON SCHEMA retention TO sp_owner24;
+SET ROLE sp_owner24;
+CREATE SCHEMA app24;
+CREATE TABLE app24.audit_log (op text, id int);
+-- the application's trigger names its audit table without a schema
+CREATE FUNCTION public.log_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO audit_log (op, id) VALUES (TG_OP, OLD.id);
+	RETURN OLD;
+END $$;
+CREATE TABLE public.events (id int PRIMARY KEY, customer int, note text, at timestamptz NOT NULL);
+CREATE TRIGGER events_log BEFORE DELETE ON public.events FOR EACH ROW EXECUTE FUNCTION public.log_delete();
+SELECT retention.add_policy('events24', 'events', 'at + interval ''1 day''', '30 days',
+                            keep_when => $$note = 'keep'$$, subject_column => 'customer') IS NOT NULL AS a \gset
+RESET ROLE;
+
+-- each case: 20 expired rows, 2 of them kept by keep_when, and 5 recent rows
+CREATE FUNCTION pg_temp.refill(k int) RETURNS void LANGUAGE sql AS $$
+	INSERT INTO public.events SELECT 1000 * k + g, g % 5, CASE WHEN g <= 2 THEN 'keep' END, now() - interval '90 days'
+	  FROM generate_series(1, 20) g;
+	INSERT INTO public.events SELECT 1000 * k + 100 + g, g % 5, NULL, now() - interval '1 hour'
+	  FROM generate_series(1, 5) g;
+$$;
+CREATE FUNCTION pg_temp.expired_left() RETURNS bigint LANGUAGE sql AS $$
+	SELECT count(*) FROM public.events WHERE at < now() - interval '31 days' AND note IS DISTINCT FROM 'keep' $$;
+
+-- no setting anywhere: the server's default, "$user", public; the caller's own path (which
+-- has app24) does not leak into the run, so the trigger cannot find its table (every row
+-- fails: the run fails)
+SET search_path = app24, public;
+SELECT pg_temp.refill(1);
+CALL retention.run('events24');
+SELECT is((SELECT last_status FROM retention.policies WHERE name = 'events24'), 'failed',
+          'without a setting of the owner''s, the caller''s search_path is not used: the trigger fails');
+SELECT is(pg_temp.expired_left(), 18::bigint, 'and its rows stay');
+SET search_path = public;
+
+-- 1. ALTER ROLE ... IN DATABASE
+ALTER ROLE sp_owner24 IN DATABASE :"db" SET search_path = app24, public;
+ALTER DATABASE :"db" SET search_path = public;
+CALL retention.run('events24');
+SELECT is((SELECT last_status FROM retention.policies WHERE name = 'events24'), 'ok',
+          'ALTER ROLE ... IN DATABASE: the run is ok (ahead of the database setting)');
+SELECT is(pg_temp.expired_left(), 0::bigint, 'the expired rows are gone');
+SELECT is((SELECT count(*) FROM app24.audit_log WHERE op = 'DELETE'), 18::bigint, 'the trigger wrote a row for each');
+SELECT is((SELECT count(*) FROM public.events), 7::bigint, 'kept and recent rows stay');
+ALTER ROLE sp_owner24 IN DATABASE :"db" RESET search_path;
+ALTER DATABASE :"db" RESET search_path;
+
+-- 2. ALTER ROLE
+ALTER ROLE sp_owner24 SET search_path = app24, public;
+SELECT pg_temp.refill(2);
+CALL retention.run('events24');
+SELECT is((SELECT last_status FROM retention.policies WHERE name = 'events24'), 'ok', 'ALTER ROLE: the run is ok');
+SELECT is(pg_temp.expired_left(), 0::bigint, 'the expired rows are gone');
+SELECT is((SELECT count(*) FROM app24.audit_log WHERE op = 'DELETE'), 36::bigint, 'the trigger wrote a row for each');
+ALTER ROLE sp_owner24 RESET search_path;
+
+-- 3. ALTER DATABASE
+ALTER DATABASE :"db" SET search_path = app24, public;
+SELECT pg_temp.refill(3);
+CALL retention.run('events24');
+SELECT is((SELECT last_status FROM retention.policies WHERE name = 'events24'), 'ok', 'ALTER DATABASE: the run is ok');
+SELECT is(pg_temp.expired_left(), 0::bigint, 'the expired rows are gone');
+SELECT is((SELECT count(*) FROM app24.audit_log WHERE op = 'DELETE'), 54::bigint, 'the trigger wrote a row for each');
+SELECT is((SELECT count(*) FROM public.events), 21::bigint, 'kept and recent rows stay');
+
+-- erasure and export, with the same path
+SELECT is((SELECT rows_erased FROM retention.erase_subject('3', 'request 24')), 3::bigint,
+          'erase_subject deletes the subject''s rows through the trigger');
+SELECT is((SELECT count(*) FROM public.events WHERE customer = 3), 0::bigint, 'the subject''s rows are gone');
+SELECT is((SELECT count(*) FROM app24.audit_log WHERE op = 'DELETE'), 57::bigint, 'the trigger logged the erasure');
+SELECT is(jsonb_array_length(retention.export_subject('4') -> 'public.events'), 3, 'export_subject reads the subject''s rows');
+ALTER DATABASE :"db" RESET search_path;
+
+-- planted operators ahead of pg_catalog on the owner's path never bind: not in the policy's
+-- expressions (+ in the trigger, = in keep_when), nor in the statements retention builds
+-- (< of the expiry rule, = of the subject's column)
+SET ROLE sp_owner24;
+CREATE FUNCTION app24.always(timestamptz, timestamptz) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE OPERATOR app24.< (LEFTARG = timestamptz, RIGHTARG = timestamptz, FUNCTION = app24.always);
+CREATE FUNCTION app24.long_ago(timestamptz, interval) RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$SELECT '-infinity'::timestamptz$$;
+CREATE OPERATOR app24.+ (LEFTARG = timestamptz, RIGHTARG = interval, FUNCTION = app24.long_ago);
+CREATE FUNCTION app24.never(text, text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT false';
+CREATE OPERATOR app24.= (LEFTARG = text, RIGHTARG = text, FUNCTION = app24.never);
+CREATE FUNCTION app24.every(int, int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE OPERATOR app24.= (LEFTARG = int, RIGHTARG = int, FUNCTION = app24.every);
+RESET ROLE;
+ALTER ROLE sp_owner24 IN DATABASE :"db" SET search_path = app24, pg_catalog, public;
+SELECT pg_temp.refill(4);
+SELECT is((SELECT rows_expired FROM retention.preview('events24')), 18::bigint,
+          'preview counts the expired rows only');
+CALL retention.run('events24');
+SELECT is((SELECT last_status FROM retention.policies WHERE name = 'events24'), 'ok', 'the run is ok');
+SELECT is(pg_temp.expired_left(), 0::bigint, 'the expired rows are gone');
+SELECT is((SELECT count(*) FROM public.events WHERE note = 'keep'), 8::bigint,
+          'rows kept by keep_when stay (its = is pg_catalog''s)');
+SELECT is((SELECT count(*) FROM public.events WHERE at > now() - interval '1 day'), 17::bigint,
+          'recent rows stay (the trigger''s + and the rule''s < are pg_catalog''s)');
+SELECT is((SELECT count(*) FROM app24.audit_log WHERE op = 'DELETE'), 75::bigint, 'the trigger still logs');
+SELECT is((SELECT rows_overdue FROM retention.compliance WHERE policy_name = 'events24'), 0::bigint,
+          'compliance sees nothing overdue');
+SELECT is((SELECT rows_erased FROM retention.erase_subject('2', 'request 24b')), 8::bigint,
+          'erase_subject removes only the subject''s rows (its = is the column type''s)');
+SELECT is((SELECT count(*) FROM public.events), 17::bigint, 'no other row is erased');
+
+ALTER ROLE sp_owner24 IN DATABASE :"db" RESET search_path;
+SELECT * FROM finish();
