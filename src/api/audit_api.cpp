@@ -1,6 +1,6 @@
 /*
  * audit_api.cpp: SQL-callable pieces of the audit log: the chain trigger, the append-only
- * trigger and the row hash used by retention.verify_audit().
+ * trigger, and the row hash and anchor check used by retention.verify_audit().
  */
 #include "catalog/audit.hpp"
 #include "pg/sql_function.hpp"
@@ -122,6 +122,28 @@ extern "C"
 		bytea *hash = DigestToBytea(retention::catalog::HashAuditTuple(&tuple, desc));
 		ReleaseTupleDesc(desc);
 		PG_RETURN_BYTEA_P(hash);
+	}
+
+	/*
+	 * Whether verify_audit() was given an anchor: true for both anchor_id and anchor_hash,
+	 * false for neither. Half an anchor is refused rather than ignored, so that a typo in a
+	 * check script cannot turn an anchored check into a plain one that passes.
+	 */
+	RETENTION_SQL_FUNCTION(retention_audit_anchor_given)
+	{
+		const bool has_id = !PG_ARGISNULL(0);
+		const bool has_hash = !PG_ARGISNULL(1);
+		if (has_id != has_hash)
+		{
+			ereport(ERROR,
+			        (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			         errmsg("an audit anchor needs both anchor_id and anchor_hash"),
+			         errdetail("%s was given without %s.", has_id ? "anchor_id" : "anchor_hash",
+			                   has_id ? "anchor_hash" : "anchor_id"),
+			         errhint("Pass the id and hash that retention.audit_head() returned, or "
+			                 "neither to check the chain alone.")));
+		}
+		PG_RETURN_BOOL(has_id);
 	}
 
 	/* UPDATE, DELETE and TRUNCATE of the audit log: refused for everyone but a superuser. */

@@ -11,11 +11,84 @@
 
 #include "pg/scope.hpp"
 
+extern "C"
+{
+#include "commands/dbcommands.h"
+}
+
 namespace retention::catalog
 {
 
 namespace
 {
+
+/*
+ * The head to log when the current transaction commits. Static plain data: the transaction
+ * callbacks run where neither catalog access nor an error is allowed, so everything the line
+ * needs is copied here when the head is read.
+ */
+struct PendingHead
+{
+	bool set;
+	SubTransactionId subtransaction; /* the (sub)transaction that read it */
+	int64 id;
+	char hash[2 * std::tuple_size_v<policy::Digest> + 1]; /* hex */
+	char database[NAMEDATALEN];
+};
+
+PendingHead pending_head;
+bool callbacks_registered = false;
+
+void
+WriteHeadLine(const PendingHead *head)
+{
+	ereport(LOG, (errmsg("retention audit head " INT64_FORMAT " %s", head->id, head->hash),
+	              errdetail("The audit chain of database \"%s\" ends at this row.", head->database),
+	              errhidestmt(true), errhidecontext(true)));
+}
+
+/* At commit the pending head is logged; at abort or PREPARE TRANSACTION it is dropped. */
+void
+HeadXactCallback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (pending_head.set)
+			{
+				WriteHeadLine(&pending_head);
+			}
+			pending_head.set = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			pending_head.set = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/* A head read in a subtransaction follows it: up to the parent on commit, gone on rollback. */
+void
+HeadSubXactCallback(SubXactEvent event, SubTransactionId subtransaction, SubTransactionId parent,
+                    void *arg)
+{
+	if (!pending_head.set || pending_head.subtransaction != subtransaction)
+	{
+		return;
+	}
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		pending_head.subtransaction = parent;
+	}
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		pending_head.set = false;
+	}
+}
 
 constexpr const char *HASHED_COLUMNS[] = {
     "id",       "run_id", "started_at",    "finished_at",    "policy_name", "relation",
@@ -94,6 +167,49 @@ HashAuditTuple(HeapTuple tuple, TupleDesc desc)
 }
 
 void
+LogAuditHead(bool committed)
+{
+	const pg::Scope scope = pg::AsExtensionOwner();
+	/* not prepared: once per run. Not read-only, so that a fresh snapshot sees our own rows. */
+	const int rc = SPI_execute(
+	    "SELECT l.id, l.hash FROM retention.purge_log AS l ORDER BY l.id DESC LIMIT 1", false, 1);
+	if (rc != SPI_OK_SELECT)
+	{
+		elog(ERROR, "could not read the audit chain head: %s", SPI_result_code_string(rc));
+	}
+	pg::Leave(scope);
+	if (SPI_processed == 0)
+	{
+		return; /* an empty log has no head */
+	}
+	PendingHead head = {};
+	bool isnull;
+	head.id =
+	    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	bytea *hash =
+	    DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	const size_t length = Min(VARSIZE_ANY_EXHDR(hash), (sizeof(head.hash) - 1) / 2);
+	head.hash[hex_encode(VARDATA_ANY(hash), length, head.hash)] = '\0';
+	const char *database = get_database_name(MyDatabaseId);
+	strlcpy(head.database, database != nullptr ? database : "?", sizeof(head.database));
+	head.subtransaction = GetCurrentSubTransactionId();
+	head.set = true;
+
+	if (committed)
+	{
+		WriteHeadLine(&head);
+		return;
+	}
+	if (!callbacks_registered)
+	{
+		RegisterXactCallback(HeadXactCallback, nullptr);
+		RegisterSubXactCallback(HeadSubXactCallback, nullptr);
+		callbacks_registered = true;
+	}
+	pending_head = head;
+}
+
+void
 WriteAudit(const AuditRecord *record)
 {
 	constexpr int COUNT = 17;
@@ -159,6 +275,11 @@ WriteAudit(const AuditRecord *record)
 		elog(ERROR, "could not write the audit log: %s", SPI_result_code_string(rc));
 	}
 	pg::Leave(scope);
+	if (record->run_id == 0)
+	{
+		/* an erasure, an export, a hold placed or released: its own action, logged at commit */
+		LogAuditHead(false);
+	}
 }
 
 } // namespace retention::catalog

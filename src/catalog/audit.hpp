@@ -4,6 +4,8 @@
  * WriteAudit inserts one row in the current transaction, as the extension's owner, so the row
  * commits or vanishes with the work it records. The chain fields (id, prev_hash, hash) are set
  * by the table's BEFORE INSERT trigger, which serialises writers on _retention.audit_head.
+ * LogAuditHead puts the head of the chain in the server log, so the log holds anchors that
+ * retention.verify_audit(anchor_id, anchor_hash) can check the chain against.
  */
 #pragma once
 
@@ -37,6 +39,16 @@ struct AuditRecord
 };
 
 void WriteAudit(const AuditRecord *record);
+
+/*
+ * Writes the head of the chain (its newest row) to the server log, as SPEC's anchor line
+ * "retention audit head <id> <hex hash>". `committed`: the caller's audit rows are committed
+ * (a run committing batch by batch has just ended), so the line is written now; otherwise it
+ * is written when the current transaction commits, and not at all if it rolls back. Within one
+ * transaction a later call replaces an earlier one: the rows commit together, and one head
+ * covers them all.
+ */
+void LogAuditHead(bool committed);
 
 /* SHA-256 over the framing of the hashed columns of a purge_log tuple (hash itself excluded). */
 policy::Digest HashAuditTuple(HeapTuple tuple, TupleDesc desc);

@@ -1514,6 +1514,8 @@ RunOne(int64 id, bool nonatomic, const char *invoked_by, MemoryContext parent)
 	}
 	PG_END_TRY();
 	(void)DirectFunctionCall2(pg_advisory_unlock_int4, lock_key, policy_key);
+	/* the anchor line: now if the run committed batch by batch, else at the caller's commit */
+	catalog::LogAuditHead(nonatomic);
 	MemoryContextSwitchTo(previous);
 	MemoryContextDelete(run_context);
 }

@@ -4,7 +4,8 @@
 REVOKE ALL ON ALL TABLES IN SCHEMA retention FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA _retention FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA _retention FROM PUBLIC;
-REVOKE ALL ON FUNCTION retention.verify_audit() FROM PUBLIC;
+REVOKE ALL ON FUNCTION retention.verify_audit(bigint, bytea) FROM PUBLIC;
+REVOKE ALL ON FUNCTION retention.audit_head() FROM PUBLIC;
 REVOKE ALL ON FUNCTION retention.place_hold(text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION retention.release_hold(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION retention.erase_subject(text, text) FROM PUBLIC;

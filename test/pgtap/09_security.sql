@@ -35,7 +35,7 @@ SELECT is((SELECT array_agg(DISTINCT proname::text ORDER BY proname::text) FROM 
              AND has_function_privilege('rtap_sec_other', oid, 'EXECUTE')),
           ARRAY['add_policy', 'alter_policy', 'drop_policy', 'preview', 'run'],
           'PUBLIC may execute add_policy, alter_policy, drop_policy, run and preview');
-SELECT ok(NOT has_function_privilege('rtap_sec_other', 'retention.verify_audit()', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('rtap_sec_other', 'retention.verify_audit(bigint, bytea)', 'EXECUTE'),
           'PUBLIC may not execute verify_audit');
 SELECT ok(NOT has_table_privilege('rtap_sec_other', 'retention.purge_log', 'SELECT'),
           'PUBLIC may not read retention.purge_log');

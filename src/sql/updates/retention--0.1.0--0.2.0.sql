@@ -20,45 +20,7 @@ ALTER TABLE _retention.policy_change ALTER COLUMN id
 ALTER TABLE _retention.hold ALTER COLUMN id
     SET DEFAULT pg_catalog.nextval('_retention.hold_id_seq'::pg_catalog.regclass);
 
--- verify_audit(): same result; its body now qualifies every function besides pinning
--- search_path (CREATE OR REPLACE keeps its owner and privileges; they are restated anyway).
-CREATE OR REPLACE FUNCTION retention.verify_audit()
-RETURNS TABLE (ok boolean, rows_checked bigint, first_bad_id bigint)
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    WITH chain AS (
-        SELECT l.id,
-               pg_catalog.row_number() OVER w AS position,
-               l.hash IS NOT DISTINCT FROM _retention.audit_row_hash(l) AS hash_ok,
-               l.prev_hash IS NOT DISTINCT FROM pg_catalog.lag(l.hash) OVER w AS link_ok,
-               pg_catalog.last_value(l.hash) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
-                                                   AND UNBOUNDED FOLLOWING) AS tail_hash
-        FROM retention.purge_log AS l
-        WINDOW w AS (ORDER BY l.id)
-    ),
-    first_bad AS (
-        SELECT id, position FROM chain WHERE NOT (hash_ok AND link_ok) ORDER BY id LIMIT 1
-    ),
-    -- rows removed from the end of the chain leave the head pointing past the last row
-    tail AS (
-        SELECT h.last_id AS id,
-               (SELECT pg_catalog.count(*) FROM chain) + 1 AS position
-        FROM _retention.audit_head AS h
-        WHERE h.last_hash IS DISTINCT FROM (SELECT tail_hash FROM chain LIMIT 1)
-    ),
-    verdict AS (
-        SELECT * FROM first_bad
-        UNION ALL
-        SELECT * FROM tail WHERE NOT EXISTS (SELECT FROM first_bad)
-    )
-    SELECT NOT EXISTS (SELECT FROM verdict),
-           coalesce((SELECT position - 1 FROM verdict), (SELECT pg_catalog.count(*) FROM chain)),
-           (SELECT id FROM verdict)
-$$;
-COMMENT ON FUNCTION retention.verify_audit() IS
-    'walks the purge_log hash chain; ok false names the first row whose hash or link does not verify';
-REVOKE ALL ON FUNCTION retention.verify_audit() FROM PUBLIC;
+-- verify_audit() is replaced in Section G (its body qualifies every function and operator).
 
 -- The views of 0.1.0 bound unnest, array_agg, cardinality and the numeric = integer comparison
 -- in retention.audit through search_path too; they are recreated at the end of this script.
@@ -92,6 +54,79 @@ REVOKE ALL ON FUNCTION retention.verify_audit() FROM PUBLIC;
 -- ---------------------------------------------------------------------------------------------
 -- Section G: audit anchors (audit_head, verify_audit with an anchor)
 -- ---------------------------------------------------------------------------------------------
+
+-- verify_audit() gains an optional anchor (a new signature, so the old function is dropped; no
+-- view depends on it), audit_head() is new. Same definitions, comments and privileges as
+-- src/sql/purge_log.sql and src/sql/grants.sql.
+DROP FUNCTION retention.verify_audit();
+
+-- An anchor must be given whole: both its id and its hash, or neither (22023).
+CREATE FUNCTION _retention.audit_anchor_given(anchor_id bigint, anchor_hash bytea) RETURNS boolean
+    LANGUAGE C IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'retention_audit_anchor_given';
+
+-- The first bad row is the first in id order of: a row whose hash or link does not verify; the
+-- chain head when it no longer matches the last row (rows removed from the end); the anchor,
+-- when one is given and its row is gone or carries another hash (the chain was rewritten or
+-- cut back since the anchor was taken, even if every hash was recomputed). rows_checked counts
+-- the rows up to and including the first bad one, or every row.
+CREATE FUNCTION retention.verify_audit(anchor_id bigint DEFAULT NULL, anchor_hash bytea DEFAULT NULL)
+RETURNS TABLE (ok boolean, rows_checked bigint, first_bad_id bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH chain AS (
+        SELECT l.id,
+               l.hash IS NOT DISTINCT FROM _retention.audit_row_hash(l) AS hash_ok,
+               l.prev_hash IS NOT DISTINCT FROM pg_catalog.lag(l.hash) OVER w AS link_ok,
+               pg_catalog.last_value(l.hash) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
+                                                   AND UNBOUNDED FOLLOWING) AS tail_hash
+        FROM retention.purge_log AS l
+        WINDOW w AS (ORDER BY l.id)
+    ),
+    anchor AS (
+        SELECT _retention.audit_anchor_given(verify_audit.anchor_id, verify_audit.anchor_hash)
+               AS given
+    ),
+    bad AS (
+        SELECT pg_catalog.min(c.id) AS id FROM chain AS c WHERE NOT (c.hash_ok AND c.link_ok)
+        UNION ALL
+        -- rows removed from the end of the chain leave the head pointing past the last row
+        SELECT h.last_id FROM _retention.audit_head AS h
+        WHERE h.last_hash IS DISTINCT FROM (SELECT c.tail_hash FROM chain AS c LIMIT 1)
+        UNION ALL
+        SELECT verify_audit.anchor_id FROM anchor AS a
+        WHERE a.given AND NOT EXISTS (
+            SELECT FROM retention.purge_log AS l
+            WHERE l.id OPERATOR(pg_catalog.=) verify_audit.anchor_id
+              AND l.hash OPERATOR(pg_catalog.=) verify_audit.anchor_hash)
+    ),
+    verdict AS (
+        SELECT pg_catalog.min(b.id) AS id FROM bad AS b
+    )
+    SELECT v.id IS NULL,
+           (SELECT pg_catalog.count(*) FROM chain AS c
+            WHERE v.id IS NULL OR c.id OPERATOR(pg_catalog.<=) v.id),
+           v.id
+    FROM verdict AS v
+$$;
+COMMENT ON FUNCTION retention.verify_audit(bigint, bytea) IS
+    'walks the purge_log hash chain; ok false names the first row whose hash or link does not verify, or the anchor (anchor_id, anchor_hash from audit_head()) if its row is gone or changed';
+
+-- The newest row of the chain: the anchor to keep outside the database. No row while the log
+-- is empty.
+CREATE FUNCTION retention.audit_head()
+RETURNS TABLE (id bigint, hash bytea)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.id, l.hash FROM retention.purge_log AS l ORDER BY l.id DESC LIMIT 1
+$$;
+COMMENT ON FUNCTION retention.audit_head() IS
+    'the newest row of the purge_log hash chain (id, hash): an anchor to keep outside the database and check later with verify_audit(id, hash)';
+
+REVOKE ALL ON FUNCTION _retention.audit_anchor_given(bigint, bytea) FROM PUBLIC;
+REVOKE ALL ON FUNCTION retention.verify_audit(bigint, bytea) FROM PUBLIC;
+REVOKE ALL ON FUNCTION retention.audit_head() FROM PUBLIC;
 
 
 -- ---------------------------------------------------------------------------------------------
