@@ -5,7 +5,9 @@
 
 #include "catalog/expression.hpp"
 #include "catalog/holds.hpp"
+#include "guc.hpp"
 #include "pg/scope.hpp"
+#include "pg/subtransaction.hpp"
 
 extern "C"
 {
@@ -409,6 +411,183 @@ ExpiredCondition(const PolicyTarget *target, int cutoff_param)
 		condition = psprintf("%s AND (%s) IS NOT TRUE", condition, target->held_sql);
 	}
 	return condition;
+}
+
+int
+ScanSettings(bool tid_only, bool all_scans_but_tid, bool row_lock_wait)
+{
+	const int level = NewGUCNestLevel();
+	auto set = [](const char *name, const char *value)
+	{
+		(void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+		                        false);
+	};
+	if (tid_only)
+	{
+		set("enable_seqscan", "off");
+		set("enable_bitmapscan", "off");
+		/* disabled paths cost 1e10, which would otherwise make every plan (foreign-key
+		 * checks of each deleted row included) cross jit_above_cost and be compiled */
+		set("jit", "off");
+	}
+	if (all_scans_but_tid)
+	{
+		set("enable_indexscan", "off");
+		set("enable_indexonlyscan", "off");
+	}
+	if (row_lock_wait)
+	{
+		set("lock_timeout", psprintf("%dms", guc::lock_timeout_ms));
+	}
+	return level;
+}
+
+ArrayType *
+TidArray(const ItemPointerData *tids, int count)
+{
+	Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
+	for (int i = 0; i < count; i++)
+	{
+		elements[i] = PointerGetDatum(&tids[i]);
+	}
+	return construct_array(elements, count, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT);
+}
+
+bool
+RowError(const ErrorData *error)
+{
+	switch (ERRCODE_TO_CATEGORY(error->sqlerrcode))
+	{
+		case ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION: /* privileges, objects gone */
+		case ERRCODE_TRANSACTION_ROLLBACK:
+		case ERRCODE_INSUFFICIENT_RESOURCES:
+		case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE: /* lock timeouts */
+		case ERRCODE_OPERATOR_INTERVENTION:
+		case ERRCODE_SYSTEM_ERROR:
+		case ERRCODE_INTERNAL_ERROR:
+			return false;
+		default:
+			return true;
+	}
+}
+
+namespace
+{
+
+/* One set of rows of a RowCheck, evaluated in a subtransaction. */
+struct CheckStep
+{
+	const RowCheck *check;
+	const char *sql;
+	const ItemPointerData *tids;
+	int count;
+	bool report; /* call check->found */
+};
+
+void
+CheckStepRun(void *arg)
+{
+	const CheckStep *step = static_cast<const CheckStep *>(arg);
+	const RowCheck *check = step->check;
+	Oid types[2] = {TIMESTAMPTZOID, TIDARRAYOID};
+	Datum values[2] = {TimestampTzGetDatum(check->cutoff),
+	                   PointerGetDatum(TidArray(step->tids, step->count))};
+	const int rc = ExecuteForTarget(check->target, step->sql, 2, types, values, true);
+	if (rc != SPI_OK_SELECT)
+	{
+		elog(ERROR, "evaluating rows failed: %s", SPI_result_code_string(rc));
+	}
+	if (step->report)
+	{
+		check->found(check->context);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * The error of a row that failed on its own, in words a DBA can act on: which of the policy's
+ * expressions raises for it (each is tried alone on the row), where the row is, and the
+ * error. The row is named by its ctid, never by its values: the audit log keeps this text for
+ * good and must not hold personal data.
+ */
+char *
+DescribeRowError(const RowCheck *check, const ItemPointerData *tid, const char *message)
+{
+	const PolicyTarget *target = check->target;
+	struct Probe
+	{
+		const char *what;
+		const char *sql;
+	};
+	Probe probes[3] = {};
+	int count = 0;
+	probes[count++] = {"trigger", psprintf("SELECT (%s) < $1 FROM %s WHERE ctid = ANY ($2)",
+	                                       target->trigger_sql, check->from_clause)};
+	if (target->keep_when_sql != nullptr)
+	{
+		probes[count++] = {"keep_when",
+		                   psprintf("SELECT (%s) IS TRUE FROM %s WHERE ctid = ANY ($2)",
+		                            target->keep_when_sql, check->from_clause)};
+	}
+	if (target->differs_sql != nullptr)
+	{
+		probes[count++] = {"anonymize expression",
+		                   psprintf("SELECT %s FROM %s WHERE ctid = ANY ($2)", target->differs_sql,
+		                            check->from_clause)};
+	}
+	const char *what = "expiry rule";
+	for (int i = 0; i < count; i++)
+	{
+		CheckStep step = {check, probes[i].sql, tid, 1, false};
+		ErrorData *error = pg::InSubtransaction(CheckStepRun, &step);
+		if (error != nullptr)
+		{
+			FreeErrorData(error);
+			what = probes[i].what;
+			break;
+		}
+	}
+	return psprintf(
+	    "the %s of policy \"%s\" raises an error for the row at ctid '(%u,%u)' of %s: %s; the "
+	    "row is kept until it or the %s is corrected",
+	    what, target->name, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
+	    check->leaf_name, message, what);
+}
+
+} // namespace
+
+void
+CheckRows(RowCheck *check, const ItemPointerData *tids, int count)
+{
+	if (count <= 0)
+	{
+		return;
+	}
+	CheckStep step = {check, check->sql, tids, count, true};
+	ErrorData *error = pg::InSubtransaction(CheckStepRun, &step);
+	if (error == nullptr)
+	{
+		return;
+	}
+	if (!RowError(error))
+	{
+		ReThrowError(error);
+	}
+	if (count == 1)
+	{
+		check->failed++;
+		if (check->first_error == nullptr)
+		{
+			char *text = DescribeRowError(check, tids, error->message);
+			check->first_error = MemoryContextStrdup(check->error_context, text);
+		}
+		FreeErrorData(error);
+		return;
+	}
+	FreeErrorData(error);
+	const int half = count / 2;
+	CheckRows(check, tids, half);
+	CheckRows(check, tids + half, count - half);
 }
 
 List *
