@@ -450,7 +450,10 @@ TidArray(const ItemPointerData *tids, int count)
 	{
 		elements[i] = PointerGetDatum(&tids[i]);
 	}
-	return construct_array(elements, count, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT);
+	ArrayType *array =
+	    construct_array(elements, count, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT);
+	pfree(elements);
+	return array;
 }
 
 bool
@@ -490,9 +493,10 @@ CheckStepRun(void *arg)
 	const CheckStep *step = static_cast<const CheckStep *>(arg);
 	const RowCheck *check = step->check;
 	Oid types[2] = {TIMESTAMPTZOID, TIDARRAYOID};
-	Datum values[2] = {TimestampTzGetDatum(check->cutoff),
-	                   PointerGetDatum(TidArray(step->tids, step->count))};
+	ArrayType *tids = TidArray(step->tids, step->count);
+	Datum values[2] = {TimestampTzGetDatum(check->cutoff), PointerGetDatum(tids)};
 	const int rc = ExecuteForTarget(check->target, step->sql, 2, types, values, true);
+	pfree(tids);
 	if (rc != SPI_OK_SELECT)
 	{
 		elog(ERROR, "evaluating rows failed: %s", SPI_result_code_string(rc));

@@ -15,7 +15,11 @@
  *
  * Failures: the delete runs in a subtransaction; if it fails, the batch is split in halves,
  * recursively, until the failing rows are alone; they are counted in rows_failed and skipped.
- * An error outside row removal (relation dropped, privilege lost) ends the run as failed.
+ * When the candidate scan itself fails (a trigger, keep_when or anonymize expression that
+ * raises for some row), that batch's rows are evaluated in stretches the same way
+ * (SelectRowByRow), so such a row is a row failure too. A rule that rewrites the batch's
+ * statements ends the leaf with a failed unit before anything runs (RuleInTheWay). An error
+ * outside row removal (relation dropped, privilege lost) ends the run as failed.
  * Cancellation and shutdown are never swallowed.
  */
 #include "purge/run.hpp"
