@@ -508,14 +508,11 @@ CheckStepRun(void *arg)
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/*
- * The error of a row that failed on its own, in words a DBA can act on: which of the policy's
- * expressions raises for it (each is tried alone on the row), where the row is, and the
- * error. The row is named by its ctid, never by its values: the audit log keeps this text for
- * good and must not hold personal data.
- */
+} // namespace
+
 char *
-DescribeRowError(const RowCheck *check, const ItemPointerData *tid, const char *message)
+ExpressionErrorText(const RowCheck *check, const ItemPointerData *tid, const char *message,
+                    bool always)
 {
 	const PolicyTarget *target = check->target;
 	struct Probe
@@ -539,7 +536,7 @@ DescribeRowError(const RowCheck *check, const ItemPointerData *tid, const char *
 		                   psprintf("SELECT %s FROM %s WHERE ctid = ANY ($2)", target->differs_sql,
 		                            check->from_clause)};
 	}
-	const char *what = "expiry rule";
+	const char *what = always ? "expiry rule" : nullptr;
 	for (int i = 0; i < count; i++)
 	{
 		CheckStep step = {check, probes[i].sql, tid, 1, false};
@@ -551,14 +548,16 @@ DescribeRowError(const RowCheck *check, const ItemPointerData *tid, const char *
 			break;
 		}
 	}
+	if (what == nullptr)
+	{
+		return nullptr;
+	}
 	return psprintf(
 	    "the %s of policy \"%s\" raises an error for the row at ctid '(%u,%u)' of %s: %s; the "
 	    "row is kept until it or the %s is corrected",
 	    what, target->name, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
 	    check->leaf_name, message, what);
 }
-
-} // namespace
 
 void
 CheckRows(RowCheck *check, const ItemPointerData *tids, int count)
@@ -582,7 +581,7 @@ CheckRows(RowCheck *check, const ItemPointerData *tids, int count)
 		check->failed++;
 		if (check->first_error == nullptr)
 		{
-			char *text = DescribeRowError(check, tids, error->message);
+			char *text = ExpressionErrorText(check, tids, error->message, true);
 			check->first_error = MemoryContextStrdup(check->error_context, text);
 		}
 		FreeErrorData(error);

@@ -187,6 +187,17 @@ struct RowCheck
 
 void CheckRows(RowCheck *check, const ItemPointerData *tids, int count);
 
+/*
+ * The text for an error `message` of the row `tid` of the check's leaf, in words a DBA can act
+ * on: which of the policy's expressions raises for the row (each is tried alone on it, in a
+ * subtransaction), where the row is, and the error. nullptr when none raises, unless `always`.
+ * The row is named by its ctid, never by its values: the audit log keeps this text for good
+ * and must not hold personal data. Only check's target, leaf_name, from_clause and cutoff are
+ * used.
+ */
+char *ExpressionErrorText(const RowCheck *check, const ItemPointerData *tid, const char *message,
+                          bool always);
+
 /* The policies to consider, in run order (priority, name): a List of palloc'd int64 ids. */
 List *ListPolicyIds(bool enabled_only, bool owned_only);
 

@@ -826,7 +826,14 @@ RemoveRange(const Run *run, const Leaf *leaf, Batch *batch, const ItemPointerDat
 		batch->failed++;
 		if (batch->first_error == nullptr)
 		{
-			batch->first_error = MemoryContextStrdup(run->run_context, error->message);
+			/* the recheck of the policy's expressions, or the removal itself (a foreign
+			 * key, a trigger): the former is said in the words of CheckRows */
+			const RowCheck check = {
+			    &run->target, leaf->name, leaf->from_clause, nullptr, run->cutoff,
+			    nullptr,      nullptr,    nullptr,           0,       nullptr};
+			const char *text = ExpressionErrorText(&check, tids, error->message, false);
+			batch->first_error =
+			    MemoryContextStrdup(run->run_context, text != nullptr ? text : error->message);
 		}
 		FreeErrorData(error);
 		return;
