@@ -309,8 +309,14 @@ PlanPasses(const PolicyTarget *target, TimestampTz as_of)
 		if (cutoff > pass->own_cutoff)
 		{
 			ShortTenant *tenant = static_cast<ShortTenant *>(palloc(sizeof(ShortTenant)));
-			tenant->filter = psprintf("%s = %s::%s", tenant_column,
-			                          quote_literal_cstr(period->tenant), tenant_type);
+			/*
+			 * Only the tenant's rows from the policy's own cutoff on: the main walk has
+			 * already been over the older ones, and a row that failed there must not be
+			 * tried, and counted, a second time in the same run.
+			 */
+			tenant->filter = psprintf("%s = %s::%s AND (%s) >= %s", tenant_column,
+			                          quote_literal_cstr(period->tenant), tenant_type,
+			                          target->trigger_sql, TimestampLiteral(pass->own_cutoff));
 			tenant->cutoff = cutoff;
 			pass->short_tenants = lappend(pass->short_tenants, tenant);
 		}

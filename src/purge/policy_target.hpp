@@ -80,7 +80,7 @@ struct TenantPeriod
  */
 struct ShortTenant
 {
-	char *filter; /* "alias.tenant = 'value'::type" */
+	char *filter; /* "alias.tenant = 'value'::type AND (trigger) >= own cutoff" */
 	TimestampTz cutoff;
 };
 

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP true
 SET client_min_messages = error;
 
-SELECT plan(32);
+SELECT plan(35);
 
 -- A. the trigger raises for one row (heap walk: the trigger is an expression) -----------------
 CREATE TABLE sv2 (id int PRIMARY KEY, t timestamptz, d int);
@@ -148,5 +148,32 @@ SELECT is((SELECT row(status, rows_affected, rows_failed)::text FROM retention.a
           'D: rows_affected 980, rows_failed 20 (each failing row once)');
 SELECT is((SELECT sum(rows_failed) FROM retention.purge_log WHERE policy_name = 'sv_many'),
           20::numeric, 'D: the audit units count each failing row once');
+
+-- E. a tenant with a shorter period walked apart (see ShortTenant): its failing row, older than
+-- the policy's own cutoff, is met by the main walk only, and counted once
+CREATE TABLE sv_split (id int PRIMARY KEY, tenant int NOT NULL, t timestamptz NOT NULL, d int NOT NULL);
+INSERT INTO sv_split SELECT g, g % 50, now() - g * interval '346 s', CASE WHEN g = 99951 THEN 0 ELSE 1 END
+FROM generate_series(1, 100000) g;  -- 400 days; row 99951: tenant 1, about 400 days old
+CREATE INDEX ON sv_split (t);
+CREATE INDEX ON sv_split (tenant, t);
+VACUUM ANALYZE sv_split;
+SELECT retention.add_policy('sv_split', 'sv_split', 't', '390 days', keep_when => '10 / d = 0',
+                            tenant_column => 'tenant', batch_size => 500, enabled => false)
+       IS NOT NULL AS added \gset
+SELECT retention.set_tenant_retain('sv_split', '1', '30 days') IS NULL AS set \gset
+SELECT (SELECT count(*) FROM sv_split WHERE t < now() - interval '390 days'
+                                         OR (tenant = 1 AND t < now() - interval '30 days')) - 1
+       AS split_expected \gset
+CALL retention.run('sv_split');
+SELECT ok(EXISTS (SELECT FROM retention.purge_log WHERE policy_name = 'sv_split'
+                  AND cutoff > now() - interval '31 days'),
+          'E: the short tenant was walked apart (a unit records its cutoff)');
+SELECT is((SELECT array_agg(id) FROM sv_split WHERE t < now() - interval '390 days'
+                                                 OR (tenant = 1 AND t < now() - interval '30 days')),
+          ARRAY[99951], 'E: exactly the failing row is left');
+SELECT is((SELECT row(status, rows_affected, rows_failed)::text FROM retention.audit
+           WHERE policy_name = 'sv_split'),
+          row('partial', :split_expected::bigint, 1::bigint)::text,
+          'E: the failing row is counted once');
 
 SELECT * FROM finish();
