@@ -565,6 +565,35 @@ CreatePartition(const PolicyTarget *target, const Slot *slot, TimestampTz deadli
 	return true;
 }
 
+namespace
+{
+
+struct KeptStep
+{
+	const char *sql;
+	bool kept;
+};
+
+void
+KeptStepRun(void *arg)
+{
+	KeptStep *step = static_cast<KeptStep *>(arg);
+	if (SPI_execute(step->sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	{
+		elog(ERROR, "checking keep_when and legal holds failed");
+	}
+	bool isnull;
+	step->kept =
+	    DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+} // namespace
+
+/*
+ * A keep_when that raises for some row of the partition may keep that row: the partition is
+ * then treated as kept, and purged row by row, where the failing row is isolated like any
+ * failing row (SPEC "Failures") instead of failing the drop.
+ */
 bool
 AnyRowKept(const PolicyTarget *target, const Partition *partition)
 {
@@ -578,14 +607,20 @@ AnyRowKept(const PolicyTarget *target, const Partition *partition)
 	{
 		return false;
 	}
-	char *sql = psprintf("SELECT EXISTS (SELECT FROM ONLY %s AS %s WHERE (%s) IS TRUE)",
-	                     partition->name, quote_identifier(target->alias), kept);
-	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	KeptStep step = {psprintf("SELECT EXISTS (SELECT FROM ONLY %s AS %s WHERE (%s) IS TRUE)",
+	                          partition->name, quote_identifier(target->alias), kept),
+	                 false};
+	ErrorData *error = pg::InSubtransaction(KeptStepRun, &step);
+	if (error == nullptr)
 	{
-		elog(ERROR, "checking keep_when and legal holds failed");
+		return step.kept;
 	}
-	bool isnull;
-	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!RowError(error))
+	{
+		ReThrowError(error);
+	}
+	FreeErrorData(error);
+	return true;
 }
 
 DropOutcome

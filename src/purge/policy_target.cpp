@@ -5,8 +5,10 @@
 
 #include "catalog/expression.hpp"
 #include "catalog/holds.hpp"
+#include "guc.hpp"
 #include "pg/scope.hpp"
 #include "pg/sql_text.hpp"
+#include "pg/subtransaction.hpp"
 
 extern "C"
 {
@@ -311,9 +313,15 @@ PlanPasses(const PolicyTarget *target, TimestampTz as_of)
 		if (cutoff > pass->own_cutoff)
 		{
 			ShortTenant *tenant = static_cast<ShortTenant *>(palloc(sizeof(ShortTenant)));
-			tenant->filter =
-			    psprintf("%s%s%s::%s", tenant_column, pg::EqualityOperator(TenantType(target)),
-			             quote_literal_cstr(period->tenant), tenant_type);
+			/*
+			 * Only the tenant's rows from the policy's own cutoff on: the main walk has
+			 * already been over the older ones, and a row that failed there must not be
+			 * tried, and counted, a second time in the same run.
+			 */
+			tenant->filter = psprintf("%s%s%s::%s AND (%s)" SQL_GE "%s", tenant_column,
+			                          pg::EqualityOperator(TenantType(target)),
+			                          quote_literal_cstr(period->tenant), tenant_type,
+			                          target->trigger_sql, TimestampLiteral(pass->own_cutoff));
 			tenant->cutoff = cutoff;
 			pass->short_tenants = lappend(pass->short_tenants, tenant);
 		}
@@ -414,6 +422,187 @@ ExpiredCondition(const PolicyTarget *target, int cutoff_param)
 		condition = psprintf("%s AND (%s) IS NOT TRUE", condition, target->held_sql);
 	}
 	return condition;
+}
+
+int
+ScanSettings(bool tid_only, bool all_scans_but_tid, bool row_lock_wait)
+{
+	const int level = NewGUCNestLevel();
+	auto set = [](const char *name, const char *value)
+	{
+		(void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+		                        false);
+	};
+	if (tid_only)
+	{
+		set("enable_seqscan", "off");
+		set("enable_bitmapscan", "off");
+		/* disabled paths cost 1e10, which would otherwise make every plan (foreign-key
+		 * checks of each deleted row included) cross jit_above_cost and be compiled */
+		set("jit", "off");
+	}
+	if (all_scans_but_tid)
+	{
+		set("enable_indexscan", "off");
+		set("enable_indexonlyscan", "off");
+	}
+	if (row_lock_wait)
+	{
+		set("lock_timeout", psprintf("%dms", guc::lock_timeout_ms));
+	}
+	return level;
+}
+
+ArrayType *
+TidArray(const ItemPointerData *tids, int count)
+{
+	Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
+	for (int i = 0; i < count; i++)
+	{
+		elements[i] = PointerGetDatum(&tids[i]);
+	}
+	ArrayType *array =
+	    construct_array(elements, count, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT);
+	pfree(elements);
+	return array;
+}
+
+bool
+RowError(const ErrorData *error)
+{
+	switch (ERRCODE_TO_CATEGORY(error->sqlerrcode))
+	{
+		case ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION: /* privileges, objects gone */
+		case ERRCODE_TRANSACTION_ROLLBACK:
+		case ERRCODE_INSUFFICIENT_RESOURCES:
+		case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE: /* lock timeouts */
+		case ERRCODE_OPERATOR_INTERVENTION:
+		case ERRCODE_SYSTEM_ERROR:
+		case ERRCODE_INTERNAL_ERROR:
+			return false;
+		default:
+			return true;
+	}
+}
+
+namespace
+{
+
+/* One set of rows of a RowCheck, evaluated in a subtransaction. */
+struct CheckStep
+{
+	const RowCheck *check;
+	const char *sql;
+	const ItemPointerData *tids;
+	int count;
+	bool report; /* call check->found */
+};
+
+void
+CheckStepRun(void *arg)
+{
+	const CheckStep *step = static_cast<const CheckStep *>(arg);
+	const RowCheck *check = step->check;
+	Oid types[2] = {TIMESTAMPTZOID, TIDARRAYOID};
+	ArrayType *tids = TidArray(step->tids, step->count);
+	Datum values[2] = {TimestampTzGetDatum(check->cutoff), PointerGetDatum(tids)};
+	const int rc = ExecuteForTarget(check->target, step->sql, 2, types, values, true);
+	pfree(tids);
+	if (rc != SPI_OK_SELECT)
+	{
+		elog(ERROR, "evaluating rows failed: %s", SPI_result_code_string(rc));
+	}
+	if (step->report)
+	{
+		check->found(check->context);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+} // namespace
+
+char *
+ExpressionErrorText(const RowCheck *check, const ItemPointerData *tid, const char *message,
+                    bool always)
+{
+	const PolicyTarget *target = check->target;
+	struct Probe
+	{
+		const char *what;
+		const char *sql;
+	};
+	Probe probes[3] = {};
+	int count = 0;
+	probes[count++] = {"trigger",
+	                   psprintf("SELECT (%s)" SQL_LT "$1 FROM %s WHERE ctid" SQL_EQ "ANY ($2)",
+	                            target->trigger_sql, check->from_clause)};
+	if (target->keep_when_sql != nullptr)
+	{
+		probes[count++] = {"keep_when",
+		                   psprintf("SELECT (%s) IS TRUE FROM %s WHERE ctid" SQL_EQ "ANY ($2)",
+		                            target->keep_when_sql, check->from_clause)};
+	}
+	if (target->differs_sql != nullptr)
+	{
+		probes[count++] = {"anonymize expression",
+		                   psprintf("SELECT %s FROM %s WHERE ctid" SQL_EQ "ANY ($2)",
+		                            target->differs_sql, check->from_clause)};
+	}
+	const char *what = always ? "expiry rule" : nullptr;
+	for (int i = 0; i < count; i++)
+	{
+		CheckStep step = {check, probes[i].sql, tid, 1, false};
+		ErrorData *error = pg::InSubtransaction(CheckStepRun, &step);
+		if (error != nullptr)
+		{
+			FreeErrorData(error);
+			what = probes[i].what;
+			break;
+		}
+	}
+	if (what == nullptr)
+	{
+		return nullptr;
+	}
+	return psprintf(
+	    "the %s of policy \"%s\" raises an error for the row at ctid '(%u,%u)' of %s: %s; the "
+	    "row is kept until it or the %s is corrected",
+	    what, target->name, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
+	    check->leaf_name, message, what);
+}
+
+void
+CheckRows(RowCheck *check, const ItemPointerData *tids, int count)
+{
+	if (count <= 0)
+	{
+		return;
+	}
+	CheckStep step = {check, check->sql, tids, count, true};
+	ErrorData *error = pg::InSubtransaction(CheckStepRun, &step);
+	if (error == nullptr)
+	{
+		return;
+	}
+	if (!RowError(error))
+	{
+		ReThrowError(error);
+	}
+	if (count == 1)
+	{
+		check->failed++;
+		if (check->first_error == nullptr)
+		{
+			char *text = ExpressionErrorText(check, tids, error->message, true);
+			check->first_error = MemoryContextStrdup(check->error_context, text);
+		}
+		FreeErrorData(error);
+		return;
+	}
+	FreeErrorData(error);
+	const int half = count / 2;
+	CheckRows(check, tids, half);
+	CheckRows(check, tids + half, count - half);
 }
 
 List *

@@ -81,7 +81,7 @@ struct TenantPeriod
  */
 struct ShortTenant
 {
-	char *filter; /* "alias.tenant = 'value'::type" */
+	char *filter; /* "alias.tenant = 'value'::type AND (trigger) >= own cutoff" */
 	TimestampTz cutoff;
 };
 
@@ -142,6 +142,62 @@ void UsePass(PolicyTarget *target, const Pass *pass);
  */
 int ExecuteForTarget(const PolicyTarget *target, const char *sql, int nargs, const Oid *types,
                      const Datum *values, bool read_only);
+
+/*
+ * Planner settings for one statement: `tid_only` leaves a TID (range) scan as the only way to
+ * read the leaf (index scans of other tables stay possible); `all_scans_but_tid` disables index
+ * scans too; `row_lock_wait` bounds how long a statement may wait for a lock
+ * (retention.lock_timeout). Returns the GUC nesting level to pass to AtEOXact_GUC; aborting the
+ * (sub)transaction undoes them as well.
+ */
+int ScanSettings(bool tid_only, bool all_scans_but_tid, bool row_lock_wait);
+
+/* The rows as a tid[] (palloc'd). */
+ArrayType *TidArray(const ItemPointerData *tids, int count);
+
+/*
+ * Whether an error of a statement over some rows may be due to one of those rows (a data
+ * error, a raise in a function), rather than to the statement or the session (a privilege,
+ * a missing object, a lock timeout, resources), which no row by row retry can fix.
+ */
+bool RowError(const ErrorData *error);
+
+/*
+ * Row by row evaluation, for when a statement over many rows raised because a policy's
+ * expression (trigger, keep_when, anonymize) fails for some row: SPEC "Failures" makes that a
+ * failure of the row, never of the policy. The given rows of one leaf are evaluated by `sql`
+ * (over `$1` the cutoff and `$2` a tid[], plus the current pass's tenant parameters) in a
+ * subtransaction; a set of rows that raises is halved, down to single rows, which are counted
+ * in `failed` with the first error kept in words a DBA can act on. `found` is called with
+ * SPI_tuptable holding what the statement returned for each set of rows that evaluated.
+ * Costs one subtransaction per call when nothing fails; only the careful paths use it.
+ */
+struct RowCheck
+{
+	const PolicyTarget *target;
+	const char *leaf_name;   /* schema-qualified and quoted, for the error text */
+	const char *from_clause; /* ONLY leaf AS alias */
+	const char *sql;
+	TimestampTz cutoff;
+	void (*found)(void *context);
+	void *context;
+	MemoryContext error_context; /* where first_error is allocated */
+	int64 failed;
+	char *first_error;
+};
+
+void CheckRows(RowCheck *check, const ItemPointerData *tids, int count);
+
+/*
+ * The text for an error `message` of the row `tid` of the check's leaf, in words a DBA can act
+ * on: which of the policy's expressions raises for the row (each is tried alone on it, in a
+ * subtransaction), where the row is, and the error. nullptr when none raises, unless `always`.
+ * The row is named by its ctid, never by its values: the audit log keeps this text for good
+ * and must not hold personal data. Only check's target, leaf_name, from_clause and cutoff are
+ * used.
+ */
+char *ExpressionErrorText(const RowCheck *check, const ItemPointerData *tid, const char *message,
+                          bool always);
 
 /* The policies to consider, in run order (priority, name): a List of palloc'd int64 ids. */
 List *ListPolicyIds(bool enabled_only, bool owned_only);

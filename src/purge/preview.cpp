@@ -3,7 +3,10 @@
  *
  * Each policy is counted in a subtransaction as its relation's owner, in a security-restricted
  * operation. A broken policy (relation or column gone) yields a row with NULL counts and a
- * WARNING when all policies are previewed, and an error when it was named.
+ * WARNING when all policies are previewed, and an error when it was named. A row whose
+ * trigger, keep_when or anonymize expression raises is counted neither as expired nor as held
+ * (a run leaves it in place and reports it as failed): such rows are counted row by row and
+ * reported in a WARNING, instead of making the preview fail.
  */
 #include "purge/preview.hpp"
 
@@ -59,12 +62,156 @@ PartitionsToDrop(const PolicyTarget *target, TimestampTz cutoff)
 	return PointerGetDatum(construct_array(elements, count, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/* Expired rows, held ones apart, and rows whose expressions raise. */
+struct Counts
+{
+	int64 expired;
+	int64 held;
+	int64 failed;
+	char *first_error;
+};
+
+/* Rows of a stretch read at a time by CountRowByRow. */
+constexpr int COUNT_STRETCH = 10000;
+
+/* RowCheck::found of CountRowByRow: SPI_tuptable holds (held) for each expired row. */
+void
+FoundExpired(void *context)
+{
+	Counts *counts = static_cast<Counts *>(context);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool isnull;
+		const bool held =
+		    DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		if (held)
+		{
+			counts->held++;
+		}
+		else
+		{
+			counts->expired++;
+		}
+	}
+}
+
 /*
- * Rows expired at as_of over every pass (each tenant at its own cutoff); held ones apart.
- * extra_context: see pg::Enter (compliance counts the rows that row-level security hides).
+ * What CountExpired's statement counts for one pass, leaf by leaf in stretches of rows, for
+ * when that statement raised: rows whose expressions raise are isolated (RowCheck) and
+ * counted in counts->failed only.
  */
-int64
-CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, int64 *held,
+void
+CountRowByRow(const PolicyTarget *target, const char *held_sql, TimestampTz cutoff, Counts *counts)
+{
+	const char *safe =
+	    target->trigger_column > 0 ? psprintf("(%s)" SQL_LT "$1", target->trigger_sql) : "true";
+	if (target->trigger_column > 0 && target->tenant_filter != nullptr)
+	{
+		safe = psprintf("%s AND %s", safe, target->tenant_filter);
+	}
+	ItemPointerData *stretch =
+	    static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * COUNT_STRETCH));
+	List *all = find_all_inheritors(target->relid, AccessShareLock, nullptr);
+	ListCell *cell;
+	foreach (cell, all)
+	{
+		const Oid leaf_id = lfirst_oid(cell);
+		if (get_rel_relkind(leaf_id) != RELKIND_RELATION)
+		{
+			continue;
+		}
+		const char *name = quote_qualified_identifier(
+		    get_namespace_name(get_rel_namespace(leaf_id)), get_rel_name(leaf_id));
+		const char *from_clause = psprintf("ONLY %s AS %s", name, quote_identifier(target->alias));
+		RowCheck check = {target,
+		                  name,
+		                  from_clause,
+		                  psprintf("SELECT (%s) IS TRUE FROM %s WHERE ctid" SQL_EQ
+		                           "ANY ($2) AND %s",
+		                           held_sql != nullptr ? held_sql : "false", from_clause,
+		                           ExpiredCondition(target, 1)),
+		                  cutoff,
+		                  FoundExpired,
+		                  counts,
+		                  CurrentMemoryContext,
+		                  0,
+		                  nullptr};
+		const char *positions =
+		    psprintf("SELECT ctid FROM %s WHERE ctid" SQL_GT "$2 AND %s LIMIT %d", from_clause,
+		             safe, COUNT_STRETCH);
+		ItemPointerData after;
+		ItemPointerSet(&after, 0, 0); /* before every real tuple */
+		int count = COUNT_STRETCH;
+		while (count == COUNT_STRETCH)
+		{
+			CHECK_FOR_INTERRUPTS();
+			Oid types[2] = {TIMESTAMPTZOID, TIDOID};
+			Datum values[2] = {TimestampTzGetDatum(cutoff), PointerGetDatum(&after)};
+			/* a TID range scan returns the rows in ctid order */
+			int level = ScanSettings(true, true, false);
+			const int rc = ExecuteForTarget(target, positions, 2, types, values, true);
+			AtEOXact_GUC(true, level);
+			if (rc != SPI_OK_SELECT)
+			{
+				elog(ERROR, "counting expired rows failed");
+			}
+			count = static_cast<int>(SPI_processed);
+			for (int i = 0; i < count; i++)
+			{
+				bool isnull;
+				stretch[i] = *reinterpret_cast<ItemPointer>(DatumGetPointer(
+				    SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+				if (ItemPointerCompare(&stretch[i], &after) > 0)
+				{
+					after = stretch[i];
+				}
+			}
+			SPI_freetuptable(SPI_tuptable);
+			level = ScanSettings(true, false, false);
+			CheckRows(&check, stretch, count);
+			AtEOXact_GUC(true, level);
+		}
+		counts->failed += check.failed;
+		if (counts->first_error == nullptr)
+		{
+			counts->first_error = check.first_error;
+		}
+	}
+}
+
+/* One pass's count in one statement, in a subtransaction. */
+struct PassCount
+{
+	const PolicyTarget *target;
+	const char *sql;
+	TimestampTz cutoff;
+	Counts *counts;
+};
+
+void
+PassCountRun(void *arg)
+{
+	PassCount *step = static_cast<PassCount *>(arg);
+	Oid types[1] = {TIMESTAMPTZOID};
+	Datum values[1] = {TimestampTzGetDatum(step->cutoff)};
+	if (ExecuteForTarget(step->target, step->sql, 1, types, values, true) != SPI_OK_SELECT)
+	{
+		elog(ERROR, "counting expired rows failed");
+	}
+	bool isnull;
+	step->counts->expired +=
+	    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	step->counts->held +=
+	    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+}
+
+/*
+ * Rows expired at as_of over every pass (each tenant at its own cutoff); held ones and rows
+ * whose expressions raise apart. extra_context: see pg::Enter (compliance counts the rows
+ * that row-level security hides).
+ */
+void
+CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, Counts *counts,
              int extra_context = 0)
 {
 	PrepareTarget(target);
@@ -79,50 +226,58 @@ CountExpired(PolicyTarget *target, TimestampTz as_of, Datum *partitions, int64 *
 	/* expired but for the holds: counted apart, as rows_held */
 	char *held_sql = target->held_sql;
 	target->held_sql = nullptr;
-	int64 count = 0;
-	*held = 0;
+	*counts = Counts{};
 	ListCell *cell;
 	foreach (cell, passes)
 	{
 		const Pass *pass = static_cast<const Pass *>(lfirst(cell));
 		UsePass(target, pass);
-		char *sql = psprintf(
-		    "SELECT pg_catalog.count(*) FILTER (WHERE (%s) IS NOT TRUE), "
-		    "pg_catalog.count(*) FILTER (WHERE (%s) IS TRUE) FROM %s AS %s WHERE %s",
-		    held_sql ? held_sql : "false", held_sql ? held_sql : "false", target->relation_name,
-		    quote_identifier(target->alias), ExpiredCondition(target, 1));
-		Oid types[1] = {TIMESTAMPTZOID};
-		Datum values[1] = {TimestampTzGetDatum(pass->cutoff)};
-		if (ExecuteForTarget(target, sql, 1, types, values, true) != SPI_OK_SELECT)
+		char *sql = psprintf("SELECT pg_catalog.count(*) FILTER (WHERE (%s) IS NOT TRUE), "
+		                     "pg_catalog.count(*) FILTER (WHERE (%s) IS TRUE) FROM %s AS %s "
+		                     "WHERE %s",
+		                     held_sql ? held_sql : "false", held_sql ? held_sql : "false",
+		                     target->relation_name, quote_identifier(target->alias),
+		                     ExpiredCondition(target, 1));
+		/* the pass in one statement; row by row only when that raises */
+		Counts pass_counts = {};
+		PassCount step = {target, sql, pass->cutoff, &pass_counts};
+		ErrorData *error = pg::InSubtransaction(PassCountRun, &step);
+		if (error != nullptr)
 		{
-			elog(ERROR, "counting expired rows failed");
+			if (!RowError(error))
+			{
+				ReThrowError(error);
+			}
+			FreeErrorData(error);
+			pass_counts = Counts{};
+			CountRowByRow(target, held_sql, pass->cutoff, &pass_counts);
 		}
-		bool isnull;
-		count +=
-		    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		*held +=
-		    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		counts->expired += pass_counts.expired;
+		counts->held += pass_counts.held;
+		counts->failed += pass_counts.failed;
+		if (counts->first_error == nullptr)
+		{
+			counts->first_error = pass_counts.first_error;
+		}
 	}
 	target->held_sql = held_sql;
 	UsePass(target, nullptr);
 	pg::Leave(scope);
-	return count;
 }
 
 struct CountStep
 {
 	PolicyTarget *target;
 	TimestampTz as_of;
-	int64 count;
+	Counts counts;
 	Datum partitions;
-	int64 held;
 };
 
 void
 CountStepRun(void *arg)
 {
 	CountStep *step = static_cast<CountStep *>(arg);
-	step->count = CountExpired(step->target, step->as_of, &step->partitions, &step->held);
+	CountExpired(step->target, step->as_of, &step->partitions, &step->counts);
 }
 
 void
@@ -146,7 +301,7 @@ PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *resu
 
 	if (target.relid != InvalidOid)
 	{
-		CountStep step = {&target, as_of, 0, 0, 0};
+		CountStep step = {&target, as_of, {}, 0};
 		ErrorData *error = pg::InSubtransaction(CountStepRun, &step);
 		if (error != nullptr)
 		{
@@ -159,10 +314,22 @@ PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *resu
 		}
 		else
 		{
-			values[COL_ROWS_EXPIRED] = Int64GetDatum(step.count);
+			values[COL_ROWS_EXPIRED] = Int64GetDatum(step.counts.expired);
 			values[COL_PARTITIONS] = step.partitions;
-			values[COL_ROWS_HELD] = Int64GetDatum(step.held);
+			values[COL_ROWS_HELD] = Int64GetDatum(step.counts.held);
 			nulls[COL_ROWS_EXPIRED] = false;
+			if (step.counts.failed > 0)
+			{
+				ereport(WARNING,
+				        (errmsg_plural("policy \"%s\": " INT64_FORMAT
+				                       " row cannot be evaluated and is not counted",
+				                       "policy \"%s\": " INT64_FORMAT
+				                       " rows cannot be evaluated and are not counted",
+				                       static_cast<unsigned long>(step.counts.failed), target.name,
+				                       step.counts.failed),
+				         errdetail("The first: %s.", step.counts.first_error),
+				         errhint("A run leaves such rows in place and reports them as failed.")));
+			}
 		}
 	}
 	tuplestore_putvalues(result->store, result->desc, values, nulls);
@@ -218,7 +385,7 @@ ComplianceStepRun(void *arg)
 	                        IntervalPGetDatum(&target->run_every)));
 	pg::Leave(zone);
 	Datum partitions;
-	int64 held;
+	Counts counts;
 	/*
 	 * Compliance is about every row of the relation, including rows that FORCE ROW LEVEL
 	 * SECURITY hides from its owner (a run cannot remove them, so they must show as overdue):
@@ -226,7 +393,8 @@ ComplianceStepRun(void *arg)
 	 * referential integrity checks use to see every row. No other role's rights are lent, and
 	 * only reads run here.
 	 */
-	step->overdue = CountExpired(target, before, &partitions, &held, SECURITY_NOFORCE_RLS);
+	CountExpired(target, before, &partitions, &counts, SECURITY_NOFORCE_RLS);
+	step->overdue = counts.expired;
 
 	const pg::Scope scope = pg::AsRelationOwner(target->owner, target->search_path,
 	                                            target->timezone, SECURITY_NOFORCE_RLS);

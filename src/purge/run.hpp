@@ -3,9 +3,9 @@
  *
  * A run of one policy deletes its expired rows in batches; each batch is its own transaction
  * when the caller allows it (a procedure called outside a transaction block), with the batch's
- * purge_log row written in the same transaction. Rows that cannot be deleted are isolated by
- * bisection in subtransactions and skipped. The worker only decides when to call RunPolicies;
- * it never purges by another path.
+ * purge_log row written in the same transaction. Rows that cannot be deleted, or whose
+ * expressions raise, are isolated by bisection in subtransactions and skipped. The worker only
+ * decides when to call RunPolicies; it never purges by another path.
  */
 #pragma once
 

@@ -48,8 +48,8 @@ LEFT JOIN _retention.policy_state AS s ON s.policy_id = p.id;
 COMMENT ON VIEW retention.policies IS
     'every policy with its settings, version, last run, next run, last status and failures';
 
--- One row per run of a policy: failed when something failed and nothing was removed, partial
--- when something failed besides what was removed, else ok.
+-- One row per run of a policy: failed when a unit of work failed and nothing was removed,
+-- partial when something failed (rows that failed on their own included), else ok.
 CREATE VIEW retention.audit AS
 SELECT l.run_id,
        pg_catalog.min(l.policy_name) AS policy_name,
@@ -63,9 +63,10 @@ SELECT l.run_id,
        coalesce(pg_catalog.array_agg(p.partition ORDER BY l.id)
                     FILTER (WHERE p.partition IS NOT NULL), '{}') AS partitions,
        CASE
-           -- as the run itself decides (run.cpp, RunStatus): nothing removed and something
-           -- failed, unless some work was only put off to the next run (a lock timeout)
-           WHEN pg_catalog.bool_or(l.status <> 'ok')
+           -- as the run itself decides (run.cpp, RunStatus): nothing removed and a unit
+           -- failed, unless some work was only put off to the next run (a lock timeout);
+           -- rows that failed on their own make a run partial
+           WHEN pg_catalog.bool_or(l.status = 'failed')
                 AND pg_catalog.sum(l.rows_affected) OPERATOR(pg_catalog.=) 0
                 AND NOT pg_catalog.bool_or(l.status = 'partial' AND l.rows_failed = 0) THEN 'failed'
            WHEN pg_catalog.bool_or(l.status <> 'ok') THEN 'partial'

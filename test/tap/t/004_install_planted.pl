@@ -223,7 +223,7 @@ sub use_extension
 	as_dba($db, q{
 		GRANT EXECUTE ON FUNCTION retention.place_hold(text, text, text, text),
 		                          retention.release_hold(bigint),
-		                          retention.verify_audit() TO appowner;
+		                          retention.verify_audit(bigint, bytea), retention.audit_head() TO appowner;
 	});
 	as_dba($db, q{
 		GRANT SELECT ON retention.policies, retention.audit, retention.daily_summary,
