@@ -45,6 +45,8 @@ struct Compiled
 	bool anonymize_bin_null;
 	char *relation_name;
 };
+static_assert(std::is_trivially_destructible_v<Compiled>,
+              "Compiled lives in frames that call the backend");
 
 policy::IntervalValue
 ToIntervalValue(Datum datum)
@@ -127,13 +129,17 @@ ColumnNumber(Relation rel, const char *column, const char *what)
 	return number;
 }
 
-/* The scalar settings, checked by the pure validation in policy/settings. */
+/*
+ * The scalar settings, checked by the pure validation in policy/settings. Settings is plain
+ * data (its name points to the palloc'd copy), so the backend calls around it may raise.
+ */
 void
 ValidateScalars(const PolicyInput *input)
 {
 	policy::Settings settings;
 	settings.name = TextDatumGetCString(input->values[ARG_NAME]);
-	settings.action = policy::ParseAction(TextDatumGetCString(input->values[ARG_ACTION]));
+	const char *action = TextDatumGetCString(input->values[ARG_ACTION]);
+	settings.action = policy::ParseAction(action);
 	settings.retain = ToIntervalValue(input->values[ARG_RETAIN]);
 	settings.grace = ToIntervalValue(input->values[ARG_GRACE]);
 	if (!input->isnull[ARG_MIN_RETAIN])
@@ -156,13 +162,13 @@ ValidateScalars(const PolicyInput *input)
 	policy::ValidateSettings(settings);
 	if (!policy::PremakeOutlastsRunEvery(settings))
 	{
-		ereport(WARNING,
-		        (errmsg("policy \"%s\": premake partitions do not reach the next run",
-		                settings.name.c_str()),
-		         errdetail("Partitions are created at each run, every run_every; premake "
-		                   "intervals of partition_interval ahead is less than that."),
-		         errhint("Raise premake, or lower run_every, or rows will land in the default "
-		                 "partition (or fail without one) between runs.")));
+		ereport(
+		    WARNING,
+		    (errmsg("policy \"%s\": premake partitions do not reach the next run", settings.name),
+		     errdetail("Partitions are created at each run, every run_every; premake "
+		               "intervals of partition_interval ahead is less than that."),
+		     errhint("Raise premake, or lower run_every, or rows will land in the default "
+		             "partition (or fail without one) between runs.")));
 	}
 }
 

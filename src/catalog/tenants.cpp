@@ -37,6 +37,8 @@ struct PolicyRow
 	Interval max_retain;
 	int version;
 };
+static_assert(std::is_trivially_destructible_v<PolicyRow>,
+              "PolicyRow lives in frames that call the backend");
 
 PolicyRow
 LoadPolicy(const char *policy_name)
@@ -169,6 +171,7 @@ SetTenantRetain(const char *policy_name, const char *tenant, const Interval *ret
 	const PolicyRow row = LoadPolicy(policy_name);
 	CheckTenantValue(row, tenant);
 
+	/* plain data (see policy/settings.hpp): the ereports and SPI calls below may longjmp */
 	policy::Settings bounds;
 	bounds.name = policy_name;
 	if (row.has_min)

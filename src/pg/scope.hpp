@@ -24,6 +24,8 @@ struct Scope
 	int saved_security_context;
 	int guc_level;
 };
+static_assert(std::is_trivially_destructible_v<Scope>,
+              "Scope lives in frames that call the backend");
 
 Scope Enter(Oid role, bool restricted, const char *timezone);
 void Leave(const Scope &scope);

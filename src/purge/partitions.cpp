@@ -231,6 +231,8 @@ struct QueuedLockStep
 	LOCKMODE mode;
 	int timeout_ms;
 };
+static_assert(std::is_trivially_destructible_v<QueuedLockStep>,
+              "QueuedLockStep lives in frames that call the backend");
 
 void
 QueuedLockStepRun(void *arg)

@@ -25,6 +25,8 @@ struct TenantCutoffs
 	Datum tenants;
 	Datum cutoffs;
 };
+static_assert(std::is_trivially_destructible_v<TenantCutoffs>,
+              "TenantCutoffs lives in frames that call the backend");
 
 struct PolicyTarget
 {
@@ -64,6 +66,8 @@ struct PolicyTarget
 	char *set_sql;                       /* "col" = (expr), ...: deparsed at Prepare() */
 	char *differs_sql; /* a row still to anonymise: some column differs from its value */
 };
+static_assert(std::is_trivially_destructible_v<PolicyTarget>,
+              "PolicyTarget lives in frames that call the backend");
 
 /* One tenant's own retain (retention.set_tenant_retain). */
 struct TenantPeriod
@@ -71,6 +75,8 @@ struct TenantPeriod
 	char *tenant;
 	Interval retain;
 };
+static_assert(std::is_trivially_destructible_v<TenantPeriod>,
+              "TenantPeriod lives in frames that call the backend");
 
 /*
  * A tenant whose period is shorter than the policy's. When a leaf is walked by index (few rows
@@ -83,6 +89,8 @@ struct ShortTenant
 	char *filter; /* "alias.tenant = 'value'::type" */
 	TimestampTz cutoff;
 };
+static_assert(std::is_trivially_destructible_v<ShortTenant>,
+              "ShortTenant lives in frames that call the backend");
 
 /*
  * The passes of a run over its relation: today always one. Without tenant periods its rows
@@ -101,6 +109,7 @@ struct Pass
 	TimestampTz own_cutoff; /* the policy's own cutoff */
 	List *short_tenants;    /* ShortTenant *: periods shorter than the policy's */
 };
+static_assert(std::is_trivially_destructible_v<Pass>, "Pass lives in frames that call the backend");
 
 /*
  * Loads policy `id` (as the extension's owner). Returns false when it no longer exists.

@@ -111,6 +111,8 @@ struct CountStep
 	Datum partitions;
 	int64 held;
 };
+static_assert(std::is_trivially_destructible_v<CountStep>,
+              "CountStep lives in frames that call the backend");
 
 void
 CountStepRun(void *arg)
@@ -199,6 +201,8 @@ struct ComplianceStep
 	TimestampTz oldest;
 	int64 overdue;
 };
+static_assert(std::is_trivially_destructible_v<ComplianceStep>,
+              "ComplianceStep lives in frames that call the backend");
 
 void
 ComplianceStepRun(void *arg)
