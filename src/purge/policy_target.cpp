@@ -5,6 +5,7 @@
 
 #include "catalog/expression.hpp"
 #include "catalog/holds.hpp"
+#include "catalog/relation_rules.hpp"
 #include "pg/scope.hpp"
 
 extern "C"
@@ -162,6 +163,17 @@ LoadTarget(int64 id, PolicyTarget *target)
 void
 PrepareTarget(PolicyTarget *target)
 {
+	/*
+	 * The relations no policy may touch are refused when a policy is declared; a policy left
+	 * over from an earlier version or made by editing the catalog is refused here as well.
+	 */
+	catalog::CheckPolicyRelation(target->relid, catalog::RelationUse::RUN, target->name);
+	if (OidIsValid(target->archive_to) &&
+	    SearchSysCacheExists1(RELOID, ObjectIdGetDatum(target->archive_to)))
+	{
+		catalog::CheckPolicyRelation(target->archive_to, catalog::RelationUse::RUN_ARCHIVE,
+		                             target->name);
+	}
 	char *what = psprintf("trigger of policy \"%s\"", target->name);
 	const pg::Scope scope = pg::Enter(GetUserId(), false, nullptr);
 	target->trigger_sql =

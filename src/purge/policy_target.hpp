@@ -117,7 +117,10 @@ static_assert(std::is_trivially_destructible_v<Pass>, "Pass lives in frames that
  */
 bool LoadTarget(int64 id, PolicyTarget *target);
 
-/* Deparses the expressions for the relation as it is now; errors if it no longer fits. */
+/*
+ * Refuses a relation (or archive) that no policy may touch (catalog/relation_rules.hpp), then
+ * deparses the expressions for the relation as it is now; errors if it no longer fits.
+ */
 void PrepareTarget(PolicyTarget *target);
 
 /* cutoff = (as_of - grace) - retain in the policy's timezone. */
