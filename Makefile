@@ -60,8 +60,10 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(SRCS) $(wildcard src/*.hpp src/*/*.hpp test/unit/*.cpp)
 
-# clang-tidy over the C++ sources, with the compile commands of the CMake build
+# the boundary rule (scripts/check_boundary.sh), then clang-tidy over the C++ sources, with the
+# compile commands of the CMake build
 lint:
+	bash scripts/check_boundary.sh
 	cmake -S . -B build >/dev/null
 	clang-tidy -p build --quiet --extra-arg=-Wno-ignored-attributes \
 		--extra-arg=-Wno-unknown-warning-option --extra-arg=-Wno-register $(SRCS)

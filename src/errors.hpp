@@ -4,7 +4,7 @@
  *
  * This header has no PostgreSQL dependency so that core code (src/policy/) can use it. The
  * boundary guard (pg/sql_function.hpp) turns an Error into an ereport once the C++ stack has
- * unwound. It does not carry PostgreSQL's own errors: those travel as pg::PgError.
+ * unwound. It does not carry PostgreSQL's own errors: those longjmp (see pg/sql_function.hpp).
  */
 #pragma once
 

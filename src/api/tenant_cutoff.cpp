@@ -21,6 +21,8 @@ struct Entry
 	Datum key;
 	TimestampTz cutoff;
 };
+static_assert(std::is_trivially_destructible_v<Entry>,
+              "Entry lives in frames that call the backend");
 
 struct Lookup
 {
@@ -31,6 +33,8 @@ struct Lookup
 	uint32 mask;
 	Entry *entries;
 };
+static_assert(std::is_trivially_destructible_v<Lookup>,
+              "Lookup lives in frames that call the backend");
 
 uint32
 HashOf(Lookup *lookup, Datum value)

@@ -35,6 +35,8 @@ struct PendingHead
 	char hash[2 * std::tuple_size_v<policy::Digest> + 1]; /* hex */
 	char database[NAMEDATALEN];
 };
+static_assert(std::is_trivially_destructible_v<PendingHead>,
+              "PendingHead lives in frames that call the backend");
 
 PendingHead pending_head;
 bool callbacks_registered = false;

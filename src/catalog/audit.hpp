@@ -37,6 +37,8 @@ struct AuditRecord
 	int64 hold_id;      /* 0: NULL */
 	const char *reason; /* of a hold or an erasure */
 };
+static_assert(std::is_trivially_destructible_v<AuditRecord>,
+              "AuditRecord lives in frames that call the backend");
 
 void WriteAudit(const AuditRecord *record);
 

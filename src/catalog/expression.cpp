@@ -90,6 +90,8 @@ struct VarCheck
 	const char *what;
 	int depth;
 };
+static_assert(std::is_trivially_destructible_v<VarCheck>,
+              "VarCheck lives in frames that call the backend");
 
 /*
  * Checks that every column of the policy's relation that the tree references still exists

@@ -27,6 +27,7 @@ struct Hold
 	char *tenant;
 	char *subject;
 };
+static_assert(std::is_trivially_destructible_v<Hold>, "Hold lives in frames that call the backend");
 
 char *
 CopyText(HeapTuple row, TupleDesc desc, int column)
@@ -41,6 +42,8 @@ struct InputStep
 	const char *value;
 	Oid type;
 };
+static_assert(std::is_trivially_destructible_v<InputStep>,
+              "InputStep lives in frames that call the backend");
 
 void
 InputStepRun(void *arg)

@@ -23,6 +23,8 @@ struct HeldRows
 	char *sql;       /* true for covered rows of the relation (over its alias); nullptr: none */
 	char *signature; /* the active holds' ids: changes whenever a hold is placed or released */
 };
+static_assert(std::is_trivially_destructible_v<HeldRows>,
+              "HeldRows lives in frames that call the backend");
 
 /*
  * The rows of `relid` (named `alias` in the statement) that the active holds cover. A tenant or

@@ -8,7 +8,9 @@
 #include "catalog/policy_store.hpp"
 #include "catalog/tenants.hpp"
 
+#include "catalog/cutoff_range.hpp"
 #include "catalog/expression.hpp"
+#include "catalog/relation_rules.hpp"
 #include "errors.hpp"
 #include "pg/scope.hpp"
 #include "policy/settings.hpp"
@@ -45,6 +47,8 @@ struct Compiled
 	bool anonymize_bin_null;
 	char *relation_name;
 };
+static_assert(std::is_trivially_destructible_v<Compiled>,
+              "Compiled lives in frames that call the backend");
 
 policy::IntervalValue
 ToIntervalValue(Datum datum)
@@ -127,13 +131,17 @@ ColumnNumber(Relation rel, const char *column, const char *what)
 	return number;
 }
 
-/* The scalar settings, checked by the pure validation in policy/settings. */
+/*
+ * The scalar settings, checked by the pure validation in policy/settings. Settings is plain
+ * data (its name points to the palloc'd copy), so the backend calls around it may raise.
+ */
 void
 ValidateScalars(const PolicyInput *input)
 {
 	policy::Settings settings;
 	settings.name = TextDatumGetCString(input->values[ARG_NAME]);
-	settings.action = policy::ParseAction(TextDatumGetCString(input->values[ARG_ACTION]));
+	const char *action = TextDatumGetCString(input->values[ARG_ACTION]);
+	settings.action = policy::ParseAction(action);
 	settings.retain = ToIntervalValue(input->values[ARG_RETAIN]);
 	settings.grace = ToIntervalValue(input->values[ARG_GRACE]);
 	if (!input->isnull[ARG_MIN_RETAIN])
@@ -156,13 +164,13 @@ ValidateScalars(const PolicyInput *input)
 	policy::ValidateSettings(settings);
 	if (!policy::PremakeOutlastsRunEvery(settings))
 	{
-		ereport(WARNING,
-		        (errmsg("policy \"%s\": premake partitions do not reach the next run",
-		                settings.name.c_str()),
-		         errdetail("Partitions are created at each run, every run_every; premake "
-		                   "intervals of partition_interval ahead is less than that."),
-		         errhint("Raise premake, or lower run_every, or rows will land in the default "
-		                 "partition (or fail without one) between runs.")));
+		ereport(
+		    WARNING,
+		    (errmsg("policy \"%s\": premake partitions do not reach the next run", settings.name),
+		     errdetail("Partitions are created at each run, every run_every; premake "
+		               "intervals of partition_interval ahead is less than that."),
+		     errhint("Raise premake, or lower run_every, or rows will land in the default "
+		             "partition (or fail without one) between runs.")));
 	}
 }
 
@@ -266,14 +274,16 @@ CheckPartitioning(Relation rel, AttrNumber trigger_column)
 	}
 }
 
-/* archive_to: a table or foreign table with the same column names and types. */
+/*
+ * archive_to: a table or foreign table that a policy may touch (see relation_rules.hpp), with
+ * the same column names and types.
+ */
 void
 CheckArchive(Relation rel, Oid archive_id)
 {
 	Relation archive = relation_open(archive_id, AccessShareLock);
-	const char kind = archive->rd_rel->relkind;
-	bool ok = kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE ||
-	          kind == RELKIND_FOREIGN_TABLE;
+	CheckPolicyRelation(archive_id, RelationUse::ARCHIVE, nullptr);
+	bool ok = true;
 	int columns = 0;
 	int archive_columns = 0;
 	const TupleDesc desc = RelationGetDescr(rel);
@@ -314,6 +324,45 @@ CheckTimezone(const PolicyInput *input)
 	                        ERROR, false);
 }
 
+/* Text form of an input value, for the change log (NULL stays NULL). */
+char *
+ValueText(const PolicyInput *input, int arg)
+{
+	if (input->isnull[arg])
+	{
+		return nullptr;
+	}
+	Oid output;
+	bool varlena;
+	getTypeOutputInfo(TYPES[arg], &output, &varlena);
+	return OidOutputFunctionCall(output, input->values[arg]);
+}
+
+/*
+ * retain and grace so large that the cutoff (now - grace) - retain leaves the timestamp range
+ * would make every run of the policy fail: refused (22023). After ValidateScalars (signs) and
+ * CheckTimezone (the zone the cutoff is computed in).
+ */
+void
+CheckCutoff(const PolicyInput *input)
+{
+	const Interval *retain = DatumGetIntervalP(input->values[ARG_RETAIN]);
+	const Interval *grace = DatumGetIntervalP(input->values[ARG_GRACE]);
+	if (FirstCutoffOutOfRange(grace, &retain, 1, TextDatumGetCString(input->values[ARG_TIMEZONE])) <
+	    0)
+	{
+		return;
+	}
+	ereport(ERROR,
+	        (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+	         errmsg("retain %s and grace %s of policy \"%s\" put the cutoff out of range",
+	                ValueText(input, ARG_RETAIN), ValueText(input, ARG_GRACE),
+	                TextDatumGetCString(input->values[ARG_NAME])),
+	         errdetail("Rows expire before (now - grace) - retain, which must lie within the range "
+	                   "of timestamp with time zone (4714 BC to 294276 AD)."),
+	         errhint("Choose a shorter retain or grace.")));
+}
+
 /*
  * Validates a complete input (defaults applied) as the caller; compiles its expressions.
  * Leaves the relation locked (AccessShareLock) until the end of the transaction.
@@ -328,18 +377,18 @@ Validate(PolicyInput *input, Compiled *out)
 	const Oid relid = DatumGetObjectId(input->values[ARG_RELATION]);
 	Relation rel = relation_open(relid, AccessShareLock);
 	const char kind = rel->rd_rel->relkind;
-	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
-	{
-		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-		                errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
-		                errdetail("Retention policies apply to tables and partitioned tables.")));
-	}
-	if (!pg::OwnsRelation(relid))
+	/*
+	 * As before: a relation that is not a table says so (42809) whoever asks; on a table,
+	 * ownership comes first. Then the relations no policy may touch (see relation_rules.hpp).
+	 */
+	if ((kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE) && !pg::OwnsRelation(relid))
 	{
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(kind), RelationGetRelationName(rel));
 	}
+	CheckPolicyRelation(relid, RelationUse::DECLARE, nullptr);
 	ValidateScalars(input);
 	CheckTimezone(input);
+	CheckCutoff(input);
 
 	AttrNumber trigger_column = 0;
 	out->trigger_bin = CompileExpression(rel, TextDatumGetCString(input->values[ARG_TRIGGER]),
@@ -379,20 +428,6 @@ char *
 CurrentRoleName()
 {
 	return GetUserNameFromId(GetUserId(), false);
-}
-
-/* Text form of an input value, for the change log (NULL stays NULL). */
-char *
-ValueText(const PolicyInput *input, int arg)
-{
-	if (input->isnull[arg])
-	{
-		return nullptr;
-	}
-	Oid output;
-	bool varlena;
-	getTypeOutputInfo(TYPES[arg], &output, &varlena);
-	return OidOutputFunctionCall(output, input->values[arg]);
 }
 
 void
@@ -638,12 +673,14 @@ AlterPolicy(const char *name, const PolicyInput *changes)
 		}
 		ValidateScalars(&after);
 		CheckTimezone(&after);
+		CheckCutoff(&after);
 	}
 	else
 	{
 		Validate(&after, &compiled);
 	}
 	CheckOverridesWithinBounds(id, name, &after);
+	CheckOverrideCutoffs(id, name, &after);
 
 	scope = pg::AsExtensionOwner();
 	const int new_version = version + 1;

@@ -44,6 +44,8 @@ struct PolicyInput
 	Datum values[POLICY_ARG_COUNT];
 	bool isnull[POLICY_ARG_COUNT];
 };
+static_assert(std::is_trivially_destructible_v<PolicyInput>,
+              "PolicyInput lives in frames that call the backend");
 
 int64 AddPolicy(PolicyInput *input);
 

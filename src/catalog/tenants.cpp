@@ -3,6 +3,7 @@
  */
 #include "catalog/tenants.hpp"
 
+#include "catalog/cutoff_range.hpp"
 #include "pg/scope.hpp"
 #include "policy/settings.hpp"
 
@@ -31,12 +32,16 @@ struct PolicyRow
 	Oid relid;
 	char *tenant_column;
 	Interval retain;
+	Interval grace;
+	char *timezone;
 	bool has_min;
 	Interval min_retain;
 	bool has_max;
 	Interval max_retain;
 	int version;
 };
+static_assert(std::is_trivially_destructible_v<PolicyRow>,
+              "PolicyRow lives in frames that call the backend");
 
 PolicyRow
 LoadPolicy(const char *policy_name)
@@ -53,8 +58,8 @@ LoadPolicy(const char *policy_name)
 	const pg::Scope scope = pg::AsExtensionOwner();
 	Oid types[1] = {INT8OID};
 	Datum values[1] = {Int64GetDatum(row.id)};
-	SPI_execute_with_args("SELECT tenant_column::text, retain, min_retain, max_retain, version "
-	                      "FROM _retention.policy WHERE id = $1 FOR UPDATE",
+	SPI_execute_with_args("SELECT tenant_column::text, retain, min_retain, max_retain, version, "
+	                      "grace, timezone FROM _retention.policy WHERE id = $1 FOR UPDATE",
 	                      1, types, values, nullptr, false, 1);
 	pg::Leave(scope);
 	if (SPI_processed != 1)
@@ -81,6 +86,8 @@ LoadPolicy(const char *policy_name)
 		row.max_retain = *DatumGetIntervalP(max_retain);
 	}
 	row.version = DatumGetInt32(SPI_getbinval(tuple, desc, 5, &isnull));
+	row.grace = *DatumGetIntervalP(SPI_getbinval(tuple, desc, 6, &isnull));
+	row.timezone = TextDatumGetCString(SPI_getbinval(tuple, desc, 7, &isnull));
 	if (row.tenant_column == nullptr)
 	{
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -169,6 +176,7 @@ SetTenantRetain(const char *policy_name, const char *tenant, const Interval *ret
 	const PolicyRow row = LoadPolicy(policy_name);
 	CheckTenantValue(row, tenant);
 
+	/* plain data (see policy/settings.hpp): the ereports and SPI calls below may longjmp */
 	policy::Settings bounds;
 	bounds.name = policy_name;
 	if (row.has_min)
@@ -186,6 +194,16 @@ SetTenantRetain(const char *policy_name, const char *tenant, const Interval *ret
 		                       policy_name, tenant)));
 	}
 	policy::CheckWithinBounds(bounds, ToValue(retain), "the tenant's retain");
+	if (FirstCutoffOutOfRange(&row.grace, &retain, 1, row.timezone) >= 0)
+	{
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		         errmsg("retain %s of tenant \"%s\" puts the cutoff of policy \"%s\" out of range",
+		                IntervalText(retain), tenant, policy_name),
+		         errdetail("The tenant's rows expire before (now - grace) - retain, which must lie "
+		                   "within the range of timestamp with time zone (4714 BC to 294276 AD)."),
+		         errhint("Choose a shorter retain.")));
+	}
 
 	const Interval *current = CurrentOverride(row.id, tenant);
 	const Interval *before = current != nullptr ? current : &row.retain;
@@ -241,6 +259,44 @@ ResetTenantRetain(const char *policy_name, const char *tenant)
 	RecordChange(row, policy_name, tenant, IntervalText(current), IntervalText(&row.retain),
 	             policy::ChangeDirection(ToValue(current), ToValue(&row.retain)));
 	SPI_finish();
+}
+
+void
+CheckOverrideCutoffs(int64 policy_id, const char *policy_name, const PolicyInput *after)
+{
+	const pg::Scope scope = pg::AsExtensionOwner();
+	Oid types[1] = {INT8OID};
+	Datum values[1] = {Int64GetDatum(policy_id)};
+	SPI_execute_with_args("SELECT tenant, retain FROM _retention.tenant_retain "
+	                      "WHERE policy_id = $1 ORDER BY tenant",
+	                      1, types, values, nullptr, true, 0);
+	pg::Leave(scope);
+	const int count = static_cast<int>(SPI_processed);
+	if (count == 0)
+	{
+		return;
+	}
+	SPITupleTable *tuples = SPI_tuptable;
+	const Interval **retains = static_cast<const Interval **>(palloc(sizeof(Interval *) * count));
+	for (int i = 0; i < count; i++)
+	{
+		bool isnull;
+		retains[i] = DatumGetIntervalP(SPI_getbinval(tuples->vals[i], tuples->tupdesc, 2, &isnull));
+	}
+	const int bad = FirstCutoffOutOfRange(DatumGetIntervalP(after->values[ARG_GRACE]), retains,
+	                                      count, TextDatumGetCString(after->values[ARG_TIMEZONE]));
+	if (bad < 0)
+	{
+		return;
+	}
+	ereport(ERROR,
+	        (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+	         errmsg("grace of policy \"%s\" puts the cutoff of tenant \"%s\" out of range",
+	                policy_name, SPI_getvalue(tuples->vals[bad], tuples->tupdesc, 1)),
+	         errdetail("The tenant's rows expire before (now - grace) - retain with its retain %s, "
+	                   "which must lie within the range of timestamp with time zone.",
+	                   SPI_getvalue(tuples->vals[bad], tuples->tupdesc, 2)),
+	         errhint("Choose a shorter grace, or change or reset that tenant's period first.")));
 }
 
 void

@@ -23,4 +23,11 @@ void ResetTenantRetain(const char *policy_name, const char *tenant);
  */
 void CheckOverridesWithinBounds(int64 policy_id, const char *policy_name, const PolicyInput *after);
 
+/*
+ * Raises 22023, naming a tenant, when the grace and timezone of `after` would put the cutoff of
+ * an override of policy `policy_id` out of the timestamp range (see cutoff_range.hpp). Needs
+ * SPI.
+ */
+void CheckOverrideCutoffs(int64 policy_id, const char *policy_name, const PolicyInput *after);
+
 } // namespace retention::catalog

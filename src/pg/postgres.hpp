@@ -7,6 +7,9 @@
  */
 #pragma once
 
+/* for the static_asserts that keep objects alive across backend calls trivially destructible */
+#include <type_traits>
+
 extern "C"
 {
 #include "postgres.h"

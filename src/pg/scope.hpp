@@ -29,6 +29,8 @@ struct Scope
 	int saved_security_context;
 	int guc_level;
 };
+static_assert(std::is_trivially_destructible_v<Scope>,
+              "Scope lives in frames that call the backend");
 
 /*
  * extra_context: further SECURITY_* bits for the scope, e.g. SECURITY_NOFORCE_RLS, with which

@@ -9,7 +9,6 @@
 #include <new>
 
 #include "errors.hpp"
-#include "pg/guarded.hpp"
 
 namespace retention::pg
 {
@@ -30,7 +29,6 @@ CopyText(char *target, const char *source)
 Datum
 CallGuarded(SqlFunctionBody body, FunctionCallInfo fcinfo)
 {
-	ErrorData *pg_error = nullptr;
 	char sqlstate[6] = "XX000";
 	/* filled only when an exception is caught: no zeroing of 6 kB on every call */
 	char message[MESSAGE_BYTES];
@@ -41,10 +39,6 @@ CallGuarded(SqlFunctionBody body, FunctionCallInfo fcinfo)
 	try
 	{
 		return body(fcinfo);
-	}
-	catch (const PgError &e)
-	{
-		pg_error = e.Data();
 	}
 	catch (const Error &e)
 	{
@@ -67,10 +61,6 @@ CallGuarded(SqlFunctionBody body, FunctionCallInfo fcinfo)
 		CopyText(message, "unknown C++ exception");
 	}
 
-	if (pg_error != nullptr)
-	{
-		ReThrowError(pg_error);
-	}
 	ereport(
 	    ERROR,
 	    (errcode(MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3], sqlstate[4])),

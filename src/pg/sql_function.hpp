@@ -4,9 +4,14 @@
  * PostgreSQL reports errors with longjmp; C++ reports them with exceptions. Neither may cross
  * the other's frames. RETENTION_SQL_FUNCTION(name) defines the exported V1 function `name` that
  * calls the body inside a catch-all; once the C++ stack has unwound, a retention::Error becomes
- * an ereport with its SQLSTATE, detail and hint, a pg::PgError is re-thrown unchanged, and
- * anything else becomes an internal error. PostgreSQL errors raised inside the body longjmp
- * straight through the guard, which holds only trivially destructible locals for that reason.
+ * an ereport with its SQLSTATE, detail and hint, and anything else becomes an internal error.
+ * PostgreSQL errors raised inside the body longjmp straight through the guard and every frame
+ * below it, so those frames hold only trivially destructible objects while they call the
+ * backend: the structs they keep say so with a static_assert, and scripts/check_boundary.sh
+ * (run by `make lint`) checks that every struct of the PostgreSQL-facing code has one and that
+ * no owning C++ type (std::string, containers, smart pointers) appears there. A frame that
+ * must catch a PostgreSQL error runs its step in pg::InSubtransaction, which aborts what the
+ * error left behind.
  *
  * Use it in src/api/ only, inside `extern "C" { ... }`.
  */

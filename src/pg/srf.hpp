@@ -14,6 +14,8 @@ struct Materialized
 	Tuplestorestate *store;
 	TupleDesc desc;
 };
+static_assert(std::is_trivially_destructible_v<Materialized>,
+              "Materialized lives in frames that call the backend");
 
 /* Sets up fcinfo's result as a tuplestore; raises if the caller cannot take one. */
 Materialized BeginMaterialized(FunctionCallInfo fcinfo);

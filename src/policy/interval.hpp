@@ -7,7 +7,7 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
+#include <type_traits>
 
 namespace retention::policy
 {
@@ -18,6 +18,8 @@ struct IntervalValue
 	int32_t days = 0;
 	int32_t months = 0;
 };
+static_assert(std::is_trivially_destructible_v<IntervalValue>,
+              "IntervalValue lives in frames that call the backend");
 
 /* -1, 0 or 1, as PostgreSQL's interval_cmp. */
 int CompareIntervals(const IntervalValue &a, const IntervalValue &b);

@@ -3,6 +3,9 @@
  */
 #include "policy/settings.hpp"
 
+#include <cstring>
+#include <string>
+
 #include "errors.hpp"
 
 #include "pg/no_postgres.hpp"
@@ -14,10 +17,10 @@ namespace
 {
 
 [[noreturn]] void
-Refuse(const std::string &policy, const std::string &message, const char *hint = nullptr)
+Refuse(const char *policy, const std::string &message, const char *hint = nullptr)
 {
 	Error error(sqlstate::INVALID_PARAMETER_VALUE, message);
-	error.Detail("The settings of policy \"%s\" were refused.", policy.c_str());
+	error.Detail("The settings of policy \"%s\" were refused.", policy);
 	if (hint != nullptr)
 	{
 		error.Hint("%s", hint);
@@ -28,17 +31,17 @@ Refuse(const std::string &policy, const std::string &message, const char *hint =
 } // namespace
 
 Action
-ParseAction(const std::string &text)
+ParseAction(const char *text)
 {
-	if (text == "delete")
+	if (std::strcmp(text, "delete") == 0)
 	{
 		return Action::DELETE;
 	}
-	if (text == "anonymize")
+	if (std::strcmp(text, "anonymize") == 0)
 	{
 		return Action::ANONYMIZE;
 	}
-	throw Error(sqlstate::INVALID_PARAMETER_VALUE, "invalid action \"" + text + "\"")
+	throw Error(sqlstate::INVALID_PARAMETER_VALUE, std::string("invalid action \"") + text + "\"")
 	    .Hint("The action is 'delete' or 'anonymize'.");
 }
 

@@ -9,7 +9,7 @@
 #pragma once
 
 #include <optional>
-#include <string>
+#include <type_traits>
 
 #include "policy/interval.hpp"
 
@@ -23,11 +23,16 @@ enum class Action
 };
 
 /* Parses "delete" / "anonymize"; throws 22023 for anything else. */
-Action ParseAction(const std::string &text);
+Action ParseAction(const char *text);
 
+/*
+ * Plain data: PostgreSQL-facing frames fill it while they call the backend, where only
+ * trivially destructible objects may be alive (an ereport longjmps over destructors). `name`
+ * is borrowed, not owned: it points to the caller's (palloc'd) string.
+ */
 struct Settings
 {
-	std::string name;
+	const char *name = "";
 	Action action = Action::DELETE;
 	IntervalValue retain;
 	IntervalValue grace;
@@ -40,6 +45,8 @@ struct Settings
 	bool has_anonymize = false;
 	bool has_archive = false;
 };
+static_assert(std::is_trivially_destructible_v<Settings>,
+              "Settings lives in frames that call the backend");
 
 /* Throws retention::Error (22023) for the first setting that SPEC.md refuses. */
 void ValidateSettings(const Settings &settings);

@@ -13,11 +13,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 namespace retention::policy
 {
 
 using Digest = std::array<uint8_t, 32>;
+static_assert(std::is_trivially_destructible_v<Digest>,
+              "Digest lives in frames that call the backend");
 
 class Sha256
 {
@@ -52,6 +55,11 @@ private:
 
 	Sha256 sha_;
 };
+/* both live in frames that call the backend (catalog/audit.cpp, catalog/holds.cpp) */
+static_assert(std::is_trivially_destructible_v<Sha256>,
+              "Sha256 lives in frames that call the backend");
+static_assert(std::is_trivially_destructible_v<AuditHasher>,
+              "AuditHasher lives in frames that call the backend");
 
 std::string ToHex(const Digest &digest);
 

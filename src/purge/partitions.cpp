@@ -239,6 +239,8 @@ struct QueuedLockStep
 	LOCKMODE mode;
 	int timeout_ms;
 };
+static_assert(std::is_trivially_destructible_v<QueuedLockStep>,
+              "QueuedLockStep lives in frames that call the backend");
 
 void
 QueuedLockStepRun(void *arg)
@@ -573,6 +575,8 @@ struct KeptStep
 	const char *sql;
 	bool kept;
 };
+static_assert(std::is_trivially_destructible_v<KeptStep>,
+              "KeptStep lives in frames that call the backend");
 
 void
 KeptStepRun(void *arg)

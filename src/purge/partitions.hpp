@@ -29,6 +29,8 @@ struct Partition
 	TimestampTz lower;
 	TimestampTz upper;
 };
+static_assert(std::is_trivially_destructible_v<Partition>,
+              "Partition lives in frames that call the backend");
 
 struct PartitionSet
 {
@@ -36,6 +38,8 @@ struct PartitionSet
 	int count;
 	Oid default_id; /* InvalidOid: none */
 };
+static_assert(std::is_trivially_destructible_v<PartitionSet>,
+              "PartitionSet lives in frames that call the backend");
 
 /* One partition's name, kind and bounds; false when `relid` is no partition (any more). */
 bool ReadPartition(Oid relid, Partition *partition);
@@ -54,6 +58,7 @@ struct Slot
 	TimestampTz lower;
 	TimestampTz upper;
 };
+static_assert(std::is_trivially_destructible_v<Slot>, "Slot lives in frames that call the backend");
 
 /*
  * The ranges to create, as owner with the policy timezone pinned: the parts not yet covered of

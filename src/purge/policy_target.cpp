@@ -5,6 +5,7 @@
 
 #include "catalog/expression.hpp"
 #include "catalog/holds.hpp"
+#include "catalog/relation_rules.hpp"
 #include "guc.hpp"
 #include "pg/scope.hpp"
 #include "pg/sql_text.hpp"
@@ -168,6 +169,17 @@ LoadTarget(int64 id, PolicyTarget *target)
 void
 PrepareTarget(PolicyTarget *target)
 {
+	/*
+	 * The relations no policy may touch are refused when a policy is declared; a policy left
+	 * over from an earlier version or made by editing the catalog is refused here as well.
+	 */
+	catalog::CheckPolicyRelation(target->relid, catalog::RelationUse::RUN, target->name);
+	if (OidIsValid(target->archive_to) &&
+	    SearchSysCacheExists1(RELOID, ObjectIdGetDatum(target->archive_to)))
+	{
+		catalog::CheckPolicyRelation(target->archive_to, catalog::RelationUse::RUN_ARCHIVE,
+		                             target->name);
+	}
 	char *what = psprintf("trigger of policy \"%s\"", target->name);
 	const pg::Scope scope = pg::Enter(GetUserId(), false, nullptr);
 	target->trigger_sql =
@@ -497,6 +509,8 @@ struct CheckStep
 	int count;
 	bool report; /* call check->found */
 };
+static_assert(std::is_trivially_destructible_v<CheckStep>,
+              "CheckStep lives in frames that call the backend");
 
 void
 CheckStepRun(void *arg)
@@ -531,6 +545,8 @@ ExpressionErrorText(const RowCheck *check, const ItemPointerData *tid, const cha
 		const char *what;
 		const char *sql;
 	};
+	static_assert(std::is_trivially_destructible_v<Probe>,
+	              "Probe lives in frames that call the backend");
 	Probe probes[3] = {};
 	int count = 0;
 	probes[count++] = {"trigger",

@@ -25,6 +25,8 @@ struct TenantCutoffs
 	Datum tenants;
 	Datum cutoffs;
 };
+static_assert(std::is_trivially_destructible_v<TenantCutoffs>,
+              "TenantCutoffs lives in frames that call the backend");
 
 struct PolicyTarget
 {
@@ -65,6 +67,8 @@ struct PolicyTarget
 	char *set_sql;                       /* "col" = (expr), ...: deparsed at Prepare() */
 	char *differs_sql; /* a row still to anonymise: some column differs from its value */
 };
+static_assert(std::is_trivially_destructible_v<PolicyTarget>,
+              "PolicyTarget lives in frames that call the backend");
 
 /* One tenant's own retain (retention.set_tenant_retain). */
 struct TenantPeriod
@@ -72,6 +76,8 @@ struct TenantPeriod
 	char *tenant;
 	Interval retain;
 };
+static_assert(std::is_trivially_destructible_v<TenantPeriod>,
+              "TenantPeriod lives in frames that call the backend");
 
 /*
  * A tenant whose period is shorter than the policy's. When a leaf is walked by index (few rows
@@ -84,6 +90,8 @@ struct ShortTenant
 	char *filter; /* "alias.tenant = 'value'::type AND (trigger) >= own cutoff" */
 	TimestampTz cutoff;
 };
+static_assert(std::is_trivially_destructible_v<ShortTenant>,
+              "ShortTenant lives in frames that call the backend");
 
 /*
  * The passes of a run over its relation: today always one. Without tenant periods its rows
@@ -102,6 +110,7 @@ struct Pass
 	TimestampTz own_cutoff; /* the policy's own cutoff */
 	List *short_tenants;    /* ShortTenant *: periods shorter than the policy's */
 };
+static_assert(std::is_trivially_destructible_v<Pass>, "Pass lives in frames that call the backend");
 
 /*
  * Loads policy `id` (as the extension's owner). Returns false when it no longer exists.
@@ -109,7 +118,10 @@ struct Pass
  */
 bool LoadTarget(int64 id, PolicyTarget *target);
 
-/* Deparses the expressions for the relation as it is now; errors if it no longer fits. */
+/*
+ * Refuses a relation (or archive) that no policy may touch (catalog/relation_rules.hpp), then
+ * deparses the expressions for the relation as it is now; errors if it no longer fits.
+ */
 void PrepareTarget(PolicyTarget *target);
 
 /* cutoff = (as_of - grace) - retain in the policy's timezone. */
@@ -185,6 +197,8 @@ struct RowCheck
 	int64 failed;
 	char *first_error;
 };
+static_assert(std::is_trivially_destructible_v<RowCheck>,
+              "RowCheck lives in frames that call the backend");
 
 void CheckRows(RowCheck *check, const ItemPointerData *tids, int count);
 

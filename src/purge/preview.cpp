@@ -70,6 +70,8 @@ struct Counts
 	int64 failed;
 	char *first_error;
 };
+static_assert(std::is_trivially_destructible_v<Counts>,
+              "Counts lives in frames that call the backend");
 
 /* Rows of a stretch read at a time by CountRowByRow. */
 constexpr int COUNT_STRETCH = 10000;
@@ -187,6 +189,8 @@ struct PassCount
 	TimestampTz cutoff;
 	Counts *counts;
 };
+static_assert(std::is_trivially_destructible_v<PassCount>,
+              "PassCount lives in frames that call the backend");
 
 void
 PassCountRun(void *arg)
@@ -272,6 +276,8 @@ struct CountStep
 	Counts counts;
 	Datum partitions;
 };
+static_assert(std::is_trivially_destructible_v<CountStep>,
+              "CountStep lives in frames that call the backend");
 
 void
 CountStepRun(void *arg)
@@ -372,6 +378,8 @@ struct ComplianceStep
 	TimestampTz oldest;
 	int64 overdue;
 };
+static_assert(std::is_trivially_destructible_v<ComplianceStep>,
+              "ComplianceStep lives in frames that call the backend");
 
 void
 ComplianceStepRun(void *arg)

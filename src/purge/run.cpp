@@ -80,6 +80,7 @@ struct Run
 	MemoryContext run_context;
 	MemoryContext batch_context;
 };
+static_assert(std::is_trivially_destructible_v<Run>, "Run lives in frames that call the backend");
 
 /* One relation (the policy's, or one leaf partition of it) being purged. */
 struct Leaf
@@ -103,6 +104,7 @@ struct Leaf
 	int delete_rc;        /* SPI_OK_DELETE, or SPI_OK_INSERT when deletes archive their rows */
 	Oid key_type;
 };
+static_assert(std::is_trivially_destructible_v<Leaf>, "Leaf lives in frames that call the backend");
 
 /* One batch: the candidate rows; [0, free_count) had no locker or updater when selected. */
 struct Batch
@@ -116,6 +118,8 @@ struct Batch
 	int64 failed;
 	char *first_error;
 };
+static_assert(std::is_trivially_destructible_v<Batch>,
+              "Batch lives in frames that call the backend");
 
 /* Ends the current transaction and starts the next, when the caller allows it. */
 void
@@ -483,6 +487,8 @@ struct Cursor
 	Datum key;
 	ItemPointerData tid;
 };
+static_assert(std::is_trivially_destructible_v<Cursor>,
+              "Cursor lives in frames that call the backend");
 
 /* The candidates of the next batch (not locked), copied into the batch context. */
 void
@@ -566,6 +572,8 @@ struct Found
 	ItemPointerData *busy_tids;
 	int busy_count;
 };
+static_assert(std::is_trivially_destructible_v<Found>,
+              "Found lives in frames that call the backend");
 
 /* RowCheck::found of SelectRowByRow: SPI_tuptable holds (ctid, no one had locked it). */
 void
@@ -705,6 +713,8 @@ struct SelectStep
 	Cursor *cursor;
 	Batch *batch;
 };
+static_assert(std::is_trivially_destructible_v<SelectStep>,
+              "SelectStep lives in frames that call the backend");
 
 void
 SelectStepRun(void *arg)
@@ -803,6 +813,8 @@ struct DeleteStep
 	int count;
 	int64 deleted;
 };
+static_assert(std::is_trivially_destructible_v<DeleteStep>,
+              "DeleteStep lives in frames that call the backend");
 
 void
 DeleteStepRun(void *arg)
@@ -994,6 +1006,8 @@ struct BatchAttempt
 	Batch *batch;
 	bool more;
 };
+static_assert(std::is_trivially_destructible_v<BatchAttempt>,
+              "BatchAttempt lives in frames that call the backend");
 
 void
 BatchAttemptRun(void *arg)
@@ -1224,6 +1238,8 @@ struct ProtectedStep
 	void *arg;
 	bool as_owner;
 };
+static_assert(std::is_trivially_destructible_v<ProtectedStep>,
+              "ProtectedStep lives in frames that call the backend");
 
 void
 ProtectedStepRun(void *arg)
@@ -1314,6 +1330,8 @@ struct CreateStep
 	const Slot *slot;
 	char *name;
 };
+static_assert(std::is_trivially_destructible_v<CreateStep>,
+              "CreateStep lives in frames that call the backend");
 
 void
 CreateStepRun(Run *run, void *arg)
@@ -1370,6 +1388,8 @@ struct DropStep
 	DropOutcome outcome;
 	int64 rows;
 };
+static_assert(std::is_trivially_destructible_v<DropStep>,
+              "DropStep lives in frames that call the backend");
 
 void
 DropStepRun(Run *run, void *arg)
@@ -1432,6 +1452,8 @@ struct LeavesStep
 	List *skip;
 	List *leaves;
 };
+static_assert(std::is_trivially_destructible_v<LeavesStep>,
+              "LeavesStep lives in frames that call the backend");
 
 /*
  * The leaves a run deletes from in place: all but those kept for the next run and those whose
@@ -1467,6 +1489,8 @@ struct LeafStep
 	Oid leaf_id;
 	Leaf *leaf;
 };
+static_assert(std::is_trivially_destructible_v<LeafStep>,
+              "LeafStep lives in frames that call the backend");
 
 void
 PrepareLeafStep(Run *run, void *arg)

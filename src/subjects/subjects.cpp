@@ -28,12 +28,16 @@ struct SubjectRelation
 	char *condition;   /* the subject's rows, over the alias; nullptr: the subject cannot be
 	                      one of its values */
 };
+static_assert(std::is_trivially_destructible_v<SubjectRelation>,
+              "SubjectRelation lives in frames that call the backend");
 
 struct InputStep
 {
 	const char *value;
 	Oid type;
 };
+static_assert(std::is_trivially_destructible_v<InputStep>,
+              "InputStep lives in frames that call the backend");
 
 void
 InputStepRun(void *arg)
@@ -80,6 +84,8 @@ SubjectRelations(const char *subject)
 		ArrayType *columns;
 		int priority;
 	};
+	static_assert(std::is_trivially_destructible_v<Row>,
+	              "Row lives in frames that call the backend");
 	const int count = static_cast<int>(SPI_processed);
 	Row *rows = static_cast<Row *>(palloc0(sizeof(Row) * (count + 1)));
 	for (int i = 0; i < count; i++)

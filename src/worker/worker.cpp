@@ -67,6 +67,7 @@ struct Slot
 	TimestampTz retry_at;           /* when to start one again */
 	bool seen;                      /* still listed at the last pass */
 };
+static_assert(std::is_trivially_destructible_v<Slot>, "Slot lives in frames that call the backend");
 
 constexpr int MAX_SLOTS = 4096;
 Slot *slots = nullptr;

@@ -29,6 +29,10 @@ ALTER TABLE _retention.hold ALTER COLUMN id
 -- ---------------------------------------------------------------------------------------------
 -- Section B: relation refusals, cutoff range checks, validation
 -- ---------------------------------------------------------------------------------------------
+-- Nothing to change in SQL: the checks live in the module (catalog/relation_rules.cpp,
+-- catalog/cutoff_range.cpp). Policies that 0.1.0 accepted on such relations or with such periods
+-- stay in the catalog; their runs and previews refuse them, and alter_policy refuses to keep
+-- them, so they fail visibly until altered or dropped.
 
 
 -- ---------------------------------------------------------------------------------------------
