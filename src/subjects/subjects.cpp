@@ -5,6 +5,7 @@
 
 #include "catalog/audit.hpp"
 #include "catalog/holds.hpp"
+#include "catalog/relation_rules.hpp"
 #include "pg/scope.hpp"
 #include "pg/sql_text.hpp"
 #include "pg/subtransaction.hpp"
@@ -100,11 +101,13 @@ SubjectRelations(const char *subject)
 	List *relations = NIL;
 	for (int i = 0; i < count; i++)
 	{
-		HeapTuple class_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rows[i].relid));
-		if (!HeapTupleIsValid(class_tuple))
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(rows[i].relid)))
 		{
 			continue;
 		}
+		/* a policy left on a catalog or on the extension's own tables erases nothing there */
+		catalog::CheckPolicyRelation(rows[i].relid, catalog::RelationUse::RUN, nullptr);
+		HeapTuple class_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rows[i].relid));
 		Form_pg_class form = reinterpret_cast<Form_pg_class>(GETSTRUCT(class_tuple));
 		SubjectRelation *relation =
 		    static_cast<SubjectRelation *>(palloc0(sizeof(SubjectRelation)));

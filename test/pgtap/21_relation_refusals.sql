@@ -7,7 +7,7 @@
 -- Runs CALL retention.run(), so no BEGIN/ROLLBACK.
 \set ON_ERROR_STOP true
 SET client_min_messages = warning;
-SELECT plan(52);
+SELECT plan(54);
 
 CREATE TABLE rr_t (id int PRIMARY KEY, at timestamptz NOT NULL);
 CREATE VIEW rr_view AS SELECT * FROM rr_t;
@@ -126,5 +126,18 @@ CALL retention.run('rr_became');
 SELECT is((SELECT row(status, error ~ 'is not a table')::text FROM retention.purge_log
            WHERE policy_name = 'rr_became'), row('failed', true)::text,
           'a run of a policy whose table became a view fails: not a table');
+
+-- a policy left on pg_authid with a subject column: an erasure refuses it and erases nothing
+CREATE ROLE rr_subject_role;
+SELECT retention.add_policy('rr_subject', 'rr_like', 'rolvaliduntil', '1 day',
+                            subject_column => 'rolname') IS NOT NULL AS added \gset
+UPDATE _retention.policy SET relid = 'pg_authid'::regclass, relid_oid = 'pg_authid'::regclass::oid
+WHERE name = 'rr_subject';
+SELECT throws_ok($$SELECT * FROM retention.erase_subject('rr_subject_role', 'request')$$, '42501',
+                 NULL, 'an erasure through a policy left on pg_authid is refused with 42501');
+SELECT ok(EXISTS (SELECT FROM pg_authid WHERE rolname = 'rr_subject_role'),
+          'and the role is still there');
+SELECT retention.drop_policy('rr_subject');
+DROP ROLE rr_subject_role;
 
 SELECT * FROM finish();
