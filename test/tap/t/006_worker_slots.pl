@@ -121,6 +121,19 @@ log_min_messages = debug1
 			"$name, without the extension, is checked now and then ($starts checks in "
 			  . sprintf('%.0f', $elapsed) . ' s)');
 	}
+
+	# an installation added later in a database checked before (postgres) is served too
+	$node->safe_psql('postgres', q{
+		CREATE EXTENSION retention;
+		CREATE TABLE events (id int PRIMARY KEY, created_at timestamptz NOT NULL);
+		INSERT INTO events SELECT g, now() - interval '2 years' FROM generate_series(1, 100) g;
+		INSERT INTO events SELECT g, now() FROM generate_series(101, 110) g;
+		SELECT retention.add_policy('events', 'events', 'created_at', '1 year',
+		                            run_every => '1 second');
+	});
+	my $ignored = 0;
+	wait_purged($node, [qw(postgres a b c d)], "$max_workers workers, CREATE EXTENSION in postgres",
+		\$ignored);
 	$node->stop;
 }
 
