@@ -2,23 +2,40 @@
  * worker.cpp: the launcher and the per-database workers (see worker.hpp and README.md).
  *
  * Launcher: connected to no database, it lists the databases that accept connections every
- * retention.naptime and keeps one dynamic worker per database. A worker that finds no
- * extension in its database exits at once; the launcher tries that database again a naptime
- * later, which is how an extension installed later (or a new database) gets served.
+ * retention.naptime and starts a worker for each one that is due. What it knows about each
+ * database sits in a small table in shared memory (Entry), so that a worker can say "the
+ * extension is not installed here" and a session that commits CREATE EXTENSION retention can
+ * say "installed now":
+ *  - a database with the extension keeps its worker while worker slots last;
+ *  - a database without it is checked once (that worker exits at once) and then again only
+ *    every ABSENT_RECHECK_NAPTIMES naptimes, or as soon as CREATE EXTENSION retention commits
+ *    there; a new database is checked at the next pass;
+ *  - when no slot is free, the databases that wait are served in turn: the one served least
+ *    recently goes first, and workers that have held their slot for a naptime are asked
+ *    (SIGUSR2) to leave after the cycle they are in, so that none starves. One WARNING per
+ *    naptime at most names the databases that wait.
  *
  * Worker: connected to one database as the bootstrap superuser (every statement on a table
  * still runs as the table's owner, see purge/run.cpp), it wakes every naptime and, unless
  * retention.enabled is off or the server is in recovery, runs the due policies. It exits when
- * the extension is dropped, and refuses to purge while the installed SQL version differs from
- * the library's. SIGTERM ends it at the next interrupt check: the batch in progress rolls back
- * whole, every committed batch keeps its audit row.
+ * the extension is dropped or when the launcher asks it to make room, and refuses to purge while
+ * the installed SQL version differs from the library's. SIGTERM ends it at the next interrupt
+ * check: the batch in progress rolls back whole, every committed batch keeps its audit row.
+ *
+ * The hooks that end a worker before DROP DATABASE and the like, and that report CREATE
+ * EXTENSION retention to the launcher, are in database_commands.cpp.
  */
 #include "worker/worker.hpp"
+
+#include "worker/shared.hpp"
 
 #include "guc.hpp"
 #include "pg/postgres.hpp"
 #include "purge/policy_target.hpp"
 #include "purge/run.hpp"
+
+#include <algorithm>
+#include <type_traits>
 
 extern "C"
 {
@@ -29,14 +46,14 @@ extern "C"
 #include "catalog/pg_database.h"
 #include "catalog/pg_extension.h"
 #include "commands/dbcommands.h"
-#include "commands/defrem.h"
 #include "commands/extension.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
-#include "tcop/utility.h"
+#include "storage/shmem.h"
 #include "utils/backend_status.h"
 #include "utils/portal.h"
 #include "tcop/pquery.h"
@@ -57,21 +74,126 @@ namespace
 
 constexpr const char *LAUNCHER_TYPE = "retention launcher";
 constexpr const char *WORKER_TYPE = "retention worker";
+constexpr const char *SHARED_NAME = "retention launcher";
 constexpr int RESTART_SECONDS = 10;
+/* a database without the extension is checked again after this many naptimes */
+constexpr int ABSENT_RECHECK_NAPTIMES = 5;
 
-/* One database the launcher serves. */
-struct Slot
+/*
+ * What the launcher knows about one database. The launcher alone adds, moves and removes
+ * entries and writes every field but two: a worker sets `absent` in its own database's entry
+ * before it exits, and a session that commits CREATE EXTENSION retention sets `installed`.
+ * `database`, `absent` and `installed` are read and written under LauncherState::lock.
+ */
+struct Entry
 {
 	Oid database;
-	BackgroundWorkerHandle *handle; /* nullptr: no worker */
-	TimestampTz retry_at;           /* when to start one again */
-	bool seen;                      /* still listed at the last pass */
+	bool seen;                      /* listed by the launcher's last pass */
+	bool absent;                    /* a worker found no extension there */
+	bool installed;                 /* CREATE EXTENSION retention committed there */
+	bool yield_requested;           /* its worker was asked to leave after its cycle */
+	BackgroundWorkerHandle *handle; /* the launcher's own memory; nullptr: no worker */
+	TimestampTz due_at;             /* no worker is started for it before this */
+	TimestampTz started_at;         /* when its last worker was started; 0: never */
 };
 static_assert(std::is_trivially_destructible_v<Slot>, "Slot lives in frames that call the backend");
 
-constexpr int MAX_SLOTS = 4096;
-Slot *slots = nullptr;
-int slot_count = 0;
+constexpr int MAX_ENTRIES = 4096;
+
+struct LauncherState
+{
+	LWLock *lock;
+	Latch *launcher_latch; /* nullptr while no launcher runs */
+	int count;
+	Entry entries[MAX_ENTRIES];
+};
+
+/* Both live in palloc'd or shared memory across backend calls: nothing to destroy. */
+static_assert(std::is_trivially_destructible_v<Entry>);
+static_assert(std::is_trivially_destructible_v<LauncherState>);
+
+LauncherState *state = nullptr; /* nullptr when the library was not preloaded */
+
+#if PG_VERSION_NUM >= 150000
+shmem_request_hook_type previous_shmem_request_hook = nullptr;
+#endif
+shmem_startup_hook_type previous_shmem_startup_hook = nullptr;
+
+void
+RequestSharedState()
+{
+#if PG_VERSION_NUM >= 150000
+	if (previous_shmem_request_hook != nullptr)
+	{
+		previous_shmem_request_hook();
+	}
+#endif
+	RequestAddinShmemSpace(sizeof(LauncherState));
+	RequestNamedLWLockTranche(SHARED_NAME, 1);
+}
+
+void
+AttachSharedState()
+{
+	if (previous_shmem_startup_hook != nullptr)
+	{
+		previous_shmem_startup_hook();
+	}
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	bool found = false;
+	state =
+	    static_cast<LauncherState *>(ShmemInitStruct(SHARED_NAME, sizeof(LauncherState), &found));
+	if (!found)
+	{
+		memset(state, 0, sizeof(LauncherState));
+		state->lock = &(GetNamedLWLockTranche(SHARED_NAME))->lock;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* The entry of a database, or nullptr. The caller holds state->lock. */
+Entry *
+LookUpEntry(Oid database)
+{
+	for (int i = 0; i < state->count; i++)
+	{
+		if (state->entries[i].database == database)
+		{
+			return &state->entries[i];
+		}
+	}
+	return nullptr;
+}
+
+/*
+ * Tells the launcher something about the current database: a worker that found no extension
+ * (absent), or a session whose CREATE EXTENSION retention committed (installed). Does nothing
+ * when there is no launcher (the library was not preloaded).
+ */
+void
+NoteDatabase(bool installed)
+{
+	if (state == nullptr)
+	{
+		return;
+	}
+	LWLockAcquire(state->lock, LW_EXCLUSIVE);
+	Entry *entry = LookUpEntry(MyDatabaseId);
+	if (entry != nullptr && installed)
+	{
+		entry->installed = true;
+	}
+	else if (entry != nullptr)
+	{
+		entry->absent = true;
+	}
+	Latch *latch = state->launcher_latch;
+	LWLockRelease(state->lock);
+	if (latch != nullptr)
+	{
+		SetLatch(latch);
+	}
+}
 
 long
 NaptimeMs()
@@ -94,12 +216,25 @@ Nap(long milliseconds)
 	}
 }
 
-/* The databases that accept connections (templates included only if they allow them). */
-List *
-ListDatabases()
+/* A database that accepts connections, as the launcher's pass lists it. */
+struct Listed
 {
-	List *databases = NIL;
+	Oid database;
+	NameData name;
+};
+static_assert(std::is_trivially_destructible_v<Listed>);
+
+/*
+ * The databases that accept connections (templates included only if they allow them), in a
+ * palloc'd array in the caller's memory context.
+ */
+Listed *
+ListDatabases(int *count)
+{
 	MemoryContext caller = CurrentMemoryContext;
+	int allocated = 16;
+	Listed *databases = static_cast<Listed *>(palloc(sizeof(Listed) * allocated));
+	*count = 0;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	Relation rel = table_open(DatabaseRelationId, AccessShareLock);
@@ -108,35 +243,51 @@ ListDatabases()
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr)
 	{
 		Form_pg_database form = reinterpret_cast<Form_pg_database>(GETSTRUCT(tuple));
-		if (form->datallowconn)
+		if (!form->datallowconn)
 		{
-			MemoryContext previous = MemoryContextSwitchTo(caller);
-			databases = lappend_oid(databases, form->oid);
-			MemoryContextSwitchTo(previous);
+			continue;
 		}
+		if (*count == allocated)
+		{
+			allocated *= 2; /* repalloc keeps the array in the caller's context */
+			databases = static_cast<Listed *>(repalloc(databases, sizeof(Listed) * allocated));
+		}
+		databases[*count].database = form->oid;
+		databases[*count].name = form->datname;
+		(*count)++;
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(caller);
 	return databases;
 }
 
-Slot *
-FindSlot(Oid database)
+const char *
+NameOf(const Listed *databases, int count, Oid database)
 {
-	for (int i = 0; i < slot_count; i++)
+	for (int i = 0; i < count; i++)
 	{
-		if (slots[i].database == database)
+		if (databases[i].database == database)
 		{
-			return &slots[i];
+			return NameStr(databases[i].name);
 		}
 	}
-	if (slot_count == MAX_SLOTS)
+	return "?";
+}
+
+/* The entry of a listed database, added when new (due at once). The caller holds the lock. */
+Entry *
+EntryFor(Oid database)
+{
+	Entry *entry = LookUpEntry(database);
+	if (entry != nullptr || state->count == MAX_ENTRIES)
 	{
-		return nullptr;
+		return entry;
 	}
-	slots[slot_count] = Slot{database, nullptr, 0, false};
-	return &slots[slot_count++];
+	entry = &state->entries[state->count++];
+	*entry = Entry{database, false, false, false, false, nullptr, 0, 0};
+	return entry;
 }
 
 /* The registration both kinds of process share: a database connection, after recovery. */
@@ -155,78 +306,239 @@ DescribeWorker(const char *type, const char *function, int restart_seconds)
 	return worker;
 }
 
+/* Starts a worker for a database; nullptr when no background worker slot is free. */
 BackgroundWorkerHandle *
-StartWorker(Oid database)
+StartWorker(Oid database, const char *name)
 {
 	BackgroundWorker worker =
 	    DescribeWorker(WORKER_TYPE, "retention_worker_main", BGW_NEVER_RESTART);
-	snprintf(worker.bgw_name, BGW_MAXLEN, "retention worker for database %u", database);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "retention worker for database %s", name);
 	worker.bgw_main_arg = ObjectIdGetDatum(database);
 	worker.bgw_notify_pid = MyProcPid;
 	BackgroundWorkerHandle *handle = nullptr;
 	MemoryContext previous = MemoryContextSwitchTo(TopMemoryContext);
 	const bool ok = RegisterDynamicBackgroundWorker(&worker, &handle);
 	MemoryContextSwitchTo(previous);
-	if (!ok)
-	{
-		ereport(WARNING,
-		        (errmsg("retention launcher could not start a worker for database %u", database),
-		         errhint("Raise max_worker_processes.")));
-		return nullptr;
-	}
-	return handle;
+	return ok ? handle : nullptr;
 }
 
-/* One pass of the launcher: start missing workers, forget dropped databases. */
+/*
+ * After the worker of an entry stopped: when to start one again. A worker that left to make
+ * room, or that checked while CREATE EXTENSION was being committed, is due at once (in turn);
+ * one that found no extension, after ABSENT_RECHECK_NAPTIMES; one that ended otherwise (an
+ * error, a signal), after a naptime.
+ */
 void
-LauncherPass()
+WorkerStopped(Entry *entry, TimestampTz now)
 {
-	List *databases = ListDatabases();
-	const TimestampTz now = GetCurrentTimestamp();
-	for (int i = 0; i < slot_count; i++)
+	LWLockAcquire(state->lock, LW_EXCLUSIVE);
+	const bool absent = entry->absent;
+	const bool installed = entry->installed;
+	entry->absent = false;
+	entry->installed = false;
+	LWLockRelease(state->lock);
+	const long naptime_us = NaptimeMs() * 1000L;
+	if (entry->yield_requested || installed)
 	{
-		slots[i].seen = false;
+		entry->due_at = now;
 	}
-	ListCell *cell;
-	foreach (cell, databases)
+	else if (absent)
 	{
-		Slot *slot = FindSlot(lfirst_oid(cell));
-		if (slot == nullptr)
+		entry->due_at = now + ABSENT_RECHECK_NAPTIMES * naptime_us;
+	}
+	else
+	{
+		entry->due_at = now + naptime_us;
+	}
+	entry->yield_requested = false;
+	pfree(entry->handle);
+	entry->handle = nullptr;
+}
+
+bool
+ServedBefore(const Entry *a, const Entry *b)
+{
+	return a->started_at != b->started_at ? a->started_at < b->started_at
+	                                      : a->database < b->database;
+}
+
+/*
+ * Asks the workers that have held their slot longest (at least a naptime) to leave after their
+ * cycle, one for each database that waits and is not already being made room for. Returns
+ * when the next worker becomes eligible (0: none), for the launcher's next wake-up.
+ */
+TimestampTz
+MakeRoom(int waiting, TimestampTz now)
+{
+	const long naptime_us = NaptimeMs() * 1000L;
+	Entry **running = static_cast<Entry **>(palloc(sizeof(Entry *) * (state->count + 1)));
+	int candidates = 0;
+	TimestampTz next_eligible = 0;
+	for (int i = 0; i < state->count; i++)
+	{
+		Entry *entry = &state->entries[i];
+		if (entry->handle == nullptr)
 		{
 			continue;
 		}
-		slot->seen = true;
-		if (slot->handle != nullptr)
+		if (entry->yield_requested)
+		{
+			waiting--;
+		}
+		else if (entry->started_at + naptime_us <= now)
+		{
+			running[candidates++] = entry;
+		}
+		else if (next_eligible == 0 || entry->started_at + naptime_us < next_eligible)
+		{
+			next_eligible = entry->started_at + naptime_us;
+		}
+	}
+	std::sort(running, running + candidates, ServedBefore);
+	for (int i = 0; i < candidates && waiting > 0; i++)
+	{
+		pid_t pid;
+		if (GetBackgroundWorkerPid(running[i]->handle, &pid) == BGWH_STARTED)
+		{
+			(void)kill(pid, SIGUSR2);
+			running[i]->yield_requested = true;
+			waiting--;
+		}
+	}
+	return waiting > 0 ? next_eligible : 0;
+}
+
+/* One WARNING that names the databases waiting for a worker slot. */
+void
+ReportShortage(Entry **waiting, int count, const Listed *databases, int listed)
+{
+	StringInfoData names;
+	initStringInfo(&names);
+	for (int i = 0; i < count; i++)
+	{
+		appendStringInfo(&names, "%s\"%s\"", i == 0 ? "" : ", ",
+		                 NameOf(databases, listed, waiting[i]->database));
+	}
+	ereport(WARNING,
+	        (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+	         errmsg_plural("retention launcher found no free background worker slot for "
+	                       "database %s",
+	                       "retention launcher found no free background worker slot for "
+	                       "databases %s",
+	                       count, names.data),
+	         errdetail("Databases are served in turn: a worker leaves its slot after a cycle once "
+	                   "it has held it for retention.naptime."),
+	         errhint("Raise max_worker_processes (now %d).", max_worker_processes)));
+}
+
+/*
+ * One pass of the launcher: forget dropped databases, start the workers that are due (least
+ * recently served first), make room when slots are short and report it at most once a
+ * naptime. Returns how long to sleep before the next pass.
+ */
+long
+LauncherPass()
+{
+	static TimestampTz last_report = 0;
+	int listed = 0;
+	const Listed *databases = ListDatabases(&listed);
+	const TimestampTz now = GetCurrentTimestamp();
+	const long naptime_us = NaptimeMs() * 1000L;
+
+	LWLockAcquire(state->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < state->count; i++)
+	{
+		state->entries[i].seen = false;
+	}
+	for (int i = 0; i < listed; i++)
+	{
+		Entry *entry = EntryFor(databases[i].database);
+		if (entry == nullptr)
+		{
+			continue;
+		}
+		entry->seen = true;
+		if (entry->installed && entry->handle == nullptr)
+		{
+			entry->installed = false; /* CREATE EXTENSION committed: check at once */
+			entry->absent = false;
+			entry->due_at = now;
+		}
+	}
+	LWLockRelease(state->lock);
+
+	Entry **due = static_cast<Entry **>(palloc(sizeof(Entry *) * (state->count + 1)));
+	int due_count = 0;
+	TimestampTz next_wake = now + naptime_us;
+	for (int i = 0; i < state->count; i++)
+	{
+		Entry *entry = &state->entries[i];
+		if (entry->handle != nullptr)
 		{
 			pid_t pid;
-			const BgwHandleStatus status = GetBackgroundWorkerPid(slot->handle, &pid);
+			const BgwHandleStatus status = GetBackgroundWorkerPid(entry->handle, &pid);
 			if (status == BGWH_STARTED || status == BGWH_NOT_YET_STARTED)
 			{
 				continue;
 			}
-			pfree(slot->handle);
-			slot->handle = nullptr;
-			slot->retry_at = now + NaptimeMs() * 1000L;
+			WorkerStopped(entry, now);
 		}
-		if (guc::enabled && now >= slot->retry_at)
+		if (!entry->seen || !guc::enabled)
 		{
-			slot->handle = StartWorker(slot->database);
-			if (slot->handle == nullptr)
-			{
-				slot->retry_at = now + NaptimeMs() * 1000L;
-			}
+			continue;
+		}
+		if (entry->due_at <= now)
+		{
+			due[due_count++] = entry;
+		}
+		else
+		{
+			next_wake = std::min(next_wake, entry->due_at);
 		}
 	}
-	/* compact away the databases that are gone */
-	int kept = 0;
-	for (int i = 0; i < slot_count; i++)
+
+	std::sort(due, due + due_count, ServedBefore);
+	int started = 0;
+	for (; started < due_count; started++)
 	{
-		if (slots[i].seen || slots[i].handle != nullptr)
+		Entry *entry = due[started];
+		entry->handle = StartWorker(entry->database, NameOf(databases, listed, entry->database));
+		if (entry->handle == nullptr)
 		{
-			slots[kept++] = slots[i];
+			break; /* no slot is free; the others would find none either */
+		}
+		entry->started_at = now;
+		entry->yield_requested = false;
+	}
+	const int waiting = due_count - started;
+	if (waiting > 0)
+	{
+		const TimestampTz eligible = MakeRoom(waiting, now);
+		if (eligible != 0)
+		{
+			next_wake = std::min(next_wake, eligible);
+		}
+		if (now - last_report >= naptime_us)
+		{
+			ReportShortage(due + started, waiting, databases, listed);
+			last_report = now;
 		}
 	}
-	slot_count = kept;
+
+	/* forget the databases that are gone and have no worker left */
+	LWLockAcquire(state->lock, LW_EXCLUSIVE);
+	int kept = 0;
+	for (int i = 0; i < state->count; i++)
+	{
+		if (state->entries[i].seen || state->entries[i].handle != nullptr)
+		{
+			state->entries[kept++] = state->entries[i];
+		}
+	}
+	state->count = kept;
+	LWLockRelease(state->lock);
+
+	return std::max(10L, static_cast<long>((next_wake - now) / 1000));
 }
 
 /* The extension's installed version in this database, or nullptr when it is not installed. */
@@ -319,133 +631,78 @@ WorkerCycle(bool *warned_version)
 	return true;
 }
 
+volatile sig_atomic_t yield_pending = false;
+
+/* SIGUSR2 from the launcher: leave after the current cycle, another database waits. */
+void
+HandleYield(SIGNAL_ARGS)
+{
+	const int saved_errno = errno;
+	yield_pending = true;
+	SetLatch(MyLatch);
+	errno = saved_errno;
+}
+
 /*
- * Before DROP DATABASE (and commands that need a database without connections, such as
- * using it as a template or renaming it), ends that database's worker so the command does not
- * fail with "being accessed by other users". The launcher starts a new worker after the
- * command if the database still exists.
+ * Clears the launcher's latch from shared memory when the launcher exits. A single pointer
+ * store, without the lock: on the way out after an error the lock is not to be taken, and a
+ * reader sees either the old latch (setting it is harmless) or none.
  */
 void
-StopWorkerOf(const char *database_name)
+ForgetLauncher(int, Datum)
 {
-	if (database_name == nullptr)
-	{
-		return;
-	}
-	const Oid database = get_database_oid(database_name, true);
-	if (!OidIsValid(database))
-	{
-		return;
-	}
-	for (int attempt = 0; attempt < 500; attempt++)
-	{
-		int found = 0;
-		LWLockAcquire(ProcArrayLock, LW_SHARED);
-		for (uint32 i = 0; i < ProcGlobal->allProcCount; i++)
-		{
-			PGPROC *proc = &ProcGlobal->allProcs[i];
-			if (proc->pid == 0 || proc->databaseId != database)
-			{
-				continue;
-			}
-			const char *type = GetBackgroundWorkerTypeByPid(proc->pid);
-			if (type != nullptr && strcmp(type, WORKER_TYPE) == 0)
-			{
-				found++;
-				(void)kill(proc->pid, SIGTERM);
-			}
-		}
-		LWLockRelease(ProcArrayLock);
-		if (found == 0)
-		{
-			return;
-		}
-		pg_usleep(10000L);
-		CHECK_FOR_INTERRUPTS();
-	}
-}
-
-const char *
-TemplateOf(CreatedbStmt *statement)
-{
-	ListCell *cell;
-	foreach (cell, statement->options)
-	{
-		DefElem *option = lfirst_node(DefElem, cell);
-		if (strcmp(option->defname, "template") == 0)
-		{
-			return defGetString(option);
-		}
-	}
-	return nullptr;
-}
-
-ProcessUtility_hook_type previous_utility_hook = nullptr;
-
-#if PG_VERSION_NUM >= 140000
-void
-UtilityHook(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
-            ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *query_env,
-            DestReceiver *dest, QueryCompletion *completion)
-#else
-void
-UtilityHook(PlannedStmt *pstmt, const char *query_string, ProcessUtilityContext context,
-            ParamListInfo params, QueryEnvironment *query_env, DestReceiver *dest,
-            QueryCompletion *completion)
-#endif
-{
-	Node *statement = pstmt->utilityStmt;
-	if (IsA(statement, DropdbStmt))
-	{
-		StopWorkerOf(castNode(DropdbStmt, statement)->dbname);
-	}
-	else if (IsA(statement, CreatedbStmt))
-	{
-		StopWorkerOf(TemplateOf(castNode(CreatedbStmt, statement)));
-	}
-	else if (IsA(statement, RenameStmt) &&
-	         castNode(RenameStmt, statement)->renameType == OBJECT_DATABASE)
-	{
-		StopWorkerOf(castNode(RenameStmt, statement)->subname);
-	}
-#if PG_VERSION_NUM >= 140000
-	if (previous_utility_hook != nullptr)
-	{
-		previous_utility_hook(pstmt, query_string, read_only_tree, context, params, query_env, dest,
-		                      completion);
-	}
-	else
-	{
-		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env,
-		                        dest, completion);
-	}
-#else
-	if (previous_utility_hook != nullptr)
-	{
-		previous_utility_hook(pstmt, query_string, context, params, query_env, dest, completion);
-	}
-	else
-	{
-		standard_ProcessUtility(pstmt, query_string, context, params, query_env, dest, completion);
-	}
-#endif
+	state->launcher_latch = nullptr;
 }
 
 } // namespace
 
-void
-RegisterLauncher()
+/*
+ * Sends a signal to every retention worker connected to a database (InvalidOid: to all of
+ * them) and returns how many there were.
+ */
+int
+SignalWorkers(Oid database, int signal)
 {
-	BackgroundWorker worker =
-	    DescribeWorker(LAUNCHER_TYPE, "retention_launcher_main", RESTART_SECONDS);
-	RegisterBackgroundWorker(&worker);
+	int found = 0;
+	LWLockAcquire(ProcArrayLock, LW_SHARED);
+	for (uint32 i = 0; i < ProcGlobal->allProcCount; i++)
+	{
+		PGPROC *proc = &ProcGlobal->allProcs[i];
+		if (proc->pid == 0 || (OidIsValid(database) && proc->databaseId != database))
+		{
+			continue;
+		}
+		const char *type = GetBackgroundWorkerTypeByPid(proc->pid);
+		if (type != nullptr && strcmp(type, WORKER_TYPE) == 0)
+		{
+			found++;
+			(void)kill(proc->pid, signal);
+		}
+	}
+	LWLockRelease(ProcArrayLock);
+	return found;
 }
 
 void
-InstallUtilityHook()
+NoteInstalled()
 {
-	previous_utility_hook = ProcessUtility_hook;
-	ProcessUtility_hook = UtilityHook;
+	NoteDatabase(true);
+}
+
+void
+RegisterLauncher()
+{
+#if PG_VERSION_NUM >= 150000
+	previous_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = RequestSharedState;
+#else
+	RequestSharedState();
+#endif
+	previous_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = AttachSharedState;
+	BackgroundWorker worker =
+	    DescribeWorker(LAUNCHER_TYPE, "retention_launcher_main", RESTART_SECONDS);
+	RegisterBackgroundWorker(&worker);
 }
 
 } // namespace retention::worker
@@ -467,19 +724,34 @@ retention_launcher_main(Datum)
 	BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
 	pgstat_report_appname(LAUNCHER_TYPE);
 
-	slots = static_cast<Slot *>(MemoryContextAllocZero(TopMemoryContext, sizeof(Slot) * MAX_SLOTS));
+	if (state == nullptr)
+	{
+		elog(ERROR, "retention launcher started without its shared memory");
+	}
+	/*
+	 * A launcher restarted after an error does not know the workers of the one before: they
+	 * are asked to leave after their cycle, and this launcher starts its own.
+	 */
+	(void)SignalWorkers(InvalidOid, SIGUSR2);
+	LWLockAcquire(state->lock, LW_EXCLUSIVE);
+	state->count = 0;
+	state->launcher_latch = &MyProc->procLatch;
+	LWLockRelease(state->lock);
+	before_shmem_exit(ForgetLauncher, 0);
+
 	MemoryContext pass_context =
 	    AllocSetContextCreate(TopMemoryContext, "retention launcher pass", ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
+		long sleep_ms = NaptimeMs();
 		if (!IsBinaryUpgrade)
 		{
 			MemoryContext previous = MemoryContextSwitchTo(pass_context);
-			LauncherPass();
+			sleep_ms = LauncherPass();
 			MemoryContextSwitchTo(previous);
 			MemoryContextReset(pass_context);
 		}
-		Nap(NaptimeMs());
+		Nap(sleep_ms);
 	}
 }
 
@@ -488,6 +760,7 @@ retention_worker_main(Datum main_arg)
 {
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
+	pqsignal(SIGUSR2, HandleYield);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
 	pgstat_report_appname(WORKER_TYPE);
@@ -517,8 +790,19 @@ retention_worker_main(Datum main_arg)
 		MemoryContextReset(cycle_context);
 		if (!installed)
 		{
+			NoteDatabase(false); /* the launcher checks this database again only rarely */
 			proc_exit(0);
 		}
-		Nap(NaptimeMs());
+		if (!yield_pending)
+		{
+			Nap(NaptimeMs());
+		}
+		if (yield_pending)
+		{
+			/* another database waits for a slot; this one has had its cycle */
+			ereport(DEBUG1, (errmsg("%s leaves its slot to a waiting database",
+			                        MyBgworkerEntry->bgw_name)));
+			proc_exit(0);
+		}
 	}
 }

@@ -1,6 +1,7 @@
 /*
  * worker.hpp: the background worker: a launcher, started from shared_preload_libraries, that
- * keeps one worker per database in which the extension is installed. See README.md here.
+ * keeps one worker per database in which the extension is installed (in turn when worker slots
+ * are short). See README.md here.
  *
  * The worker only decides when to run; what a run does is purge::RunDuePolicies, the same code
  * that CALL retention.run() uses.
@@ -10,10 +11,16 @@
 namespace retention::worker
 {
 
-/* Registers the launcher (from _PG_init, while shared_preload_libraries is processed). */
+/*
+ * Registers the launcher and the shared memory it shares with the workers (from _PG_init,
+ * while shared_preload_libraries is processed).
+ */
 void RegisterLauncher();
 
-/* Installs the utility hook that stops a database's worker before DROP DATABASE and the like. */
+/*
+ * Installs the hooks that end a database's worker before DROP DATABASE and the like (once the
+ * command is sure to get that far), and that tell the launcher of CREATE EXTENSION retention.
+ */
 void InstallUtilityHook();
 
 } // namespace retention::worker
