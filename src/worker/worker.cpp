@@ -96,7 +96,6 @@ struct Entry
 	TimestampTz due_at;             /* no worker is started for it before this */
 	TimestampTz started_at;         /* when its last worker was started; 0: never */
 };
-static_assert(std::is_trivially_destructible_v<Slot>, "Slot lives in frames that call the backend");
 
 constexpr int MAX_ENTRIES = 4096;
 
