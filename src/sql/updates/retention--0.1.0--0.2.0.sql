@@ -33,6 +33,7 @@ CREATE TABLE _retention.run (
 );
 CREATE INDEX run_running_idx ON _retention.run (policy_id) WHERE status = 'running';
 SELECT pg_catalog.pg_extension_config_dump('_retention.run', '');
+REVOKE ALL ON _retention.run FROM PUBLIC; -- as grants.sql does for every table of _retention
 
 CREATE FUNCTION _retention.run_is_live(policy_id bigint, pid int)
 RETURNS boolean
