@@ -51,7 +51,9 @@ AS $$
 $$;
 COMMENT ON FUNCTION _retention.run_is_live(bigint, int) IS
     'internal: whether the run of the policy in that backend is still in progress (holds its run lock)';
+-- as grants.sql: revoked with every function of _retention, then granted for the views' readers
 REVOKE ALL ON FUNCTION _retention.run_is_live(bigint, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION _retention.run_is_live(bigint, int) TO PUBLIC;
 
 -- The last run of each policy is the only one 0.1.0 kept an outcome for: carried over, so that
 -- a run 0.1.0 left running or marked interrupted shows as interrupted in retention.audit.

@@ -142,5 +142,19 @@ is($node->safe_psql('postgres', q{
 	't', 'every row gone is in the audit log: an interrupted run loses only its batch in progress');
 is($node->safe_psql('postgres', 'SELECT ok FROM retention.verify_audit()'), 't', 'the audit chain verifies');
 
+# an analyst the DBA granted the views to reads them (their run test included)
+$node->safe_psql('postgres', q{
+	CREATE ROLE analyst LOGIN;
+	GRANT USAGE ON SCHEMA retention TO analyst;
+	GRANT SELECT ON retention.audit, retention.policies TO analyst;
+	-- as a run whose session died leaves it
+	UPDATE _retention.policy_state SET last_status = 'running', running_pid = pg_backend_pid()});
+is($node->safe_psql('postgres', qq{
+	SET ROLE analyst;
+	SELECT (SELECT string_agg(status, ',' ORDER BY run_id) FROM retention.audit
+	        WHERE run_id IN ($term_run, $last_run))
+	       || ' ' || (SELECT last_status FROM retention.policies WHERE name = 'slow')}),
+	'interrupted,ok interrupted', 'an analyst granted the views reads the same statuses');
+
 $node->stop;
 done_testing();
