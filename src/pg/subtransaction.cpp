@@ -6,9 +6,6 @@
 namespace retention::pg
 {
 
-namespace
-{
-
 bool
 IsInterrupt(const ErrorData *error)
 {
@@ -18,8 +15,6 @@ IsInterrupt(const ErrorData *error)
 	       error->sqlerrcode == ERRCODE_IDLE_IN_TRANSACTION_SESSION_TIMEOUT ||
 	       error->elevel >= FATAL;
 }
-
-} // namespace
 
 ErrorData *
 InSubtransaction(void (*step)(void *), void *arg)

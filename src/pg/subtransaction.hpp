@@ -17,4 +17,10 @@ namespace retention::pg
  */
 ErrorData *InSubtransaction(void (*step)(void *), void *arg);
 
+/*
+ * Whether an error is a cancellation or a shutdown (or worse), which must reach the caller:
+ * whoever catches errors to go on with other work re-throws these.
+ */
+bool IsInterrupt(const ErrorData *error);
+
 } // namespace retention::pg

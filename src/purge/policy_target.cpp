@@ -688,10 +688,13 @@ ListDuePolicyIds()
 void
 MarkInterruptedRuns()
 {
+	/* a run is in progress exactly while its backend holds the policy's run lock */
 	const pg::Scope scope = pg::AsExtensionOwner();
-	SPI_execute("UPDATE _retention.policy_state SET last_status = 'interrupted', "
-	            "running_pid = NULL WHERE last_status = 'running' AND (running_pid IS NULL "
-	            "OR running_pid NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))",
+	SPI_execute("WITH runs AS (UPDATE _retention.run SET status = 'interrupted' "
+	            "WHERE status = 'running' AND NOT _retention.run_is_live(policy_id, pid)) "
+	            "UPDATE _retention.policy_state SET last_status = 'interrupted', "
+	            "running_pid = NULL WHERE last_status = 'running' "
+	            "AND NOT _retention.run_is_live(policy_id, running_pid)",
 	            false, 0);
 	pg::Leave(scope);
 }

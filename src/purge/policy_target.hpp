@@ -220,8 +220,8 @@ List *ListPolicyIds(bool enabled_only, bool owned_only);
 List *ListDuePolicyIds();
 
 /*
- * Marks run states left 'running' by a session or worker that no longer exists as
- * 'interrupted' (after a crash, a kill, a restart).
+ * Marks runs left 'running' by a session or worker that no longer runs them as 'interrupted'
+ * (after a crash, a kill, a restart), in _retention.run and in the run state.
  */
 void MarkInterruptedRuns();
 

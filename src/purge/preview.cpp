@@ -2,8 +2,9 @@
  * preview.cpp: retention.preview() (see preview.hpp).
  *
  * Each policy is counted in a subtransaction as its relation's owner, in a security-restricted
- * operation. A broken policy (relation or column gone) yields a row with NULL counts and a
- * WARNING when all policies are previewed, and an error when it was named. A row whose
+ * operation. A broken policy (relation or column gone, a cutoff out of the timestamp range)
+ * yields a row with NULL counts (and a NULL cutoff when that is what failed) and a WARNING
+ * when all policies are previewed, and raises its error when it was named. A row whose
  * trigger, keep_when or anonymize expression raises is counted neither as expired nor as held
  * (a run leaves it in place and reports it as failed): such rows are counted row by row and
  * reported in a WARNING, instead of making the preview fail.
@@ -286,6 +287,22 @@ CountStepRun(void *arg)
 	CountExpired(step->target, step->as_of, &step->partitions, &step->counts);
 }
 
+struct CutoffStep
+{
+	const PolicyTarget *target;
+	TimestampTz as_of;
+	TimestampTz cutoff;
+};
+static_assert(std::is_trivially_destructible_v<CutoffStep>,
+              "CutoffStep lives in frames that call the backend");
+
+void
+CutoffStepRun(void *arg)
+{
+	CutoffStep *step = static_cast<CutoffStep *>(arg);
+	step->cutoff = ComputeCutoff(step->target, step->as_of);
+}
+
 void
 PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *result)
 {
@@ -299,13 +316,32 @@ PreviewOne(int64 id, bool named, TimestampTz as_of, const pg::Materialized *resu
 	values[COL_POLICY] = CStringGetTextDatum(target.name);
 	values[COL_RELATION] = ObjectIdGetDatum(target.relid);
 	nulls[COL_RELATION] = target.relid == InvalidOid;
-	const TimestampTz cutoff = ComputeCutoff(&target, as_of);
-	values[COL_CUTOFF] = TimestampTzGetDatum(cutoff);
 	values[COL_PARTITIONS] = PointerGetDatum(construct_empty_array(TEXTOID));
 	values[COL_ROWS_HELD] = Int64GetDatum(0);
 	nulls[COL_ROWS_EXPIRED] = true;
 
-	if (target.relid != InvalidOid)
+	/* a retain or grace that takes the cutoff out of the timestamp range raises (22008) */
+	CutoffStep cutoff = {&target, as_of, 0};
+	ErrorData *cutoff_error = pg::InSubtransaction(CutoffStepRun, &cutoff);
+	if (cutoff_error != nullptr)
+	{
+		if (named)
+		{
+			ReThrowError(cutoff_error);
+		}
+		ereport(WARNING,
+		        (errmsg("cannot preview policy \"%s\": %s", target.name, cutoff_error->message),
+		         errhint("Alter the policy's retain or grace.")));
+		nulls[COL_CUTOFF] = true;
+		nulls[COL_ROWS_HELD] = true;
+		nulls[COL_PARTITIONS] = true;
+	}
+	else
+	{
+		values[COL_CUTOFF] = TimestampTzGetDatum(cutoff.cutoff);
+	}
+
+	if (target.relid != InvalidOid && cutoff_error == nullptr)
 	{
 		CountStep step = {&target, as_of, {}, 0};
 		ErrorData *error = pg::InSubtransaction(CountStepRun, &step);

@@ -21,6 +21,18 @@
  * statements ends the leaf with a failed unit before anything runs (RuleInTheWay). An error
  * outside row removal (relation dropped, privilege lost) ends the run as failed.
  * Cancellation and shutdown are never swallowed.
+ *
+ * The run's error boundary (RunOne): whatever fails in a run outside the steps that record
+ * their own failure (computing a cutoff, bookkeeping, the run state, a commit) ends that run
+ * as failed, recorded in a clean transaction, and the caller goes on with the next policy.
+ * TimescaleDB's job runner does this by aborting the whole transaction and starting a new
+ * one; a run cannot, because it executes inside a procedure (CALL retention.run(), or the
+ * worker's portal) whose SPI connection an abort would tear down, and because in an atomic
+ * context the transaction is the caller's. So the run's work between two commits (a segment)
+ * runs in an internal subtransaction: an error rolls the segment back, which releases
+ * whatever the failed code held (locks, snapshots, SPI connections of the table's triggers,
+ * the owner's identity), and the failure is recorded from there: after a ROLLBACK when the
+ * run commits batch by batch, else in the caller's transaction.
  */
 #include "purge/run.hpp"
 
@@ -76,7 +88,12 @@ struct Run
 	int lock_timeouts;      /* DDL that gave up on a lock: retried next run, the run is partial */
 	int64 uncommitted_rows; /* removed by short batches since the last commit */
 	char *first_error;
-	bool stopped_early; /* max_runtime */
+	bool stopped_early;          /* max_runtime */
+	bool locked;                 /* holds the policy's run lock */
+	bool aborted;                /* ended by an error outside its units: failed */
+	TimestampTz own_cutoff;      /* the policy's own cutoff, once computed (0: not yet) */
+	int base_level;              /* the transaction nesting level the run started at */
+	ResourceOwner segment_owner; /* the resource owner the open segment returns to */
 	MemoryContext run_context;
 	MemoryContext batch_context;
 };
@@ -121,9 +138,32 @@ struct Batch
 static_assert(std::is_trivially_destructible_v<Batch>,
               "Batch lives in frames that call the backend");
 
+/*
+ * A segment of the run: its work between two commits, in an internal subtransaction (see the
+ * run's error boundary above). Begin and end restore the caller's memory context and resource
+ * owner, as pg::InSubtransaction does.
+ */
+void
+BeginSegment(Run *run)
+{
+	MemoryContext context = CurrentMemoryContext;
+	run->segment_owner = CurrentResourceOwner;
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(context);
+}
+
+void
+EndSegment(Run *run)
+{
+	MemoryContext context = CurrentMemoryContext;
+	ReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(context);
+	CurrentResourceOwner = run->segment_owner;
+}
+
 /* Ends the current transaction and starts the next, when the caller allows it. */
 void
-CommitStep(const Run *run)
+CommitRunTransaction(const Run *run)
 {
 	if (!run->nonatomic)
 	{
@@ -133,6 +173,19 @@ CommitStep(const Run *run)
 #if PG_VERSION_NUM < 150000
 	SPI_start_transaction();
 #endif
+}
+
+/* Commits the run's work so far (when the caller allows it) and opens the next segment. */
+void
+CommitStep(Run *run)
+{
+	if (!run->nonatomic)
+	{
+		return;
+	}
+	EndSegment(run);
+	CommitRunTransaction(run);
+	BeginSegment(run);
 }
 
 Oid
@@ -1593,7 +1646,8 @@ PrepareRunStep(Run *run, void *arg)
 		                       run->target.name, run->target.relation_name),
 		                errhint("Alter the policy's partition_interval, or drop the policy.")));
 	}
-	run->cutoff = ComputeCutoff(&run->target, run->started_at);
+	run->own_cutoff = ComputeCutoff(&run->target, run->started_at);
+	run->cutoff = run->own_cutoff;
 	run->passes = PlanPasses(&run->target, run->started_at);
 	CutoffRange(run->passes, &run->earliest_cutoff, &run->latest_cutoff);
 	List *leaves = NIL;
@@ -1619,6 +1673,10 @@ PrepareRun(Run *run, List **leaves)
 const char *
 RunStatus(const Run *run)
 {
+	if (run->aborted)
+	{
+		return "failed";
+	}
 	const bool failures = run->failed_units > 0 || run->rows_failed > 0;
 	/*
 	 * A unit of work failed and nothing was removed: the run could not do its work. Rows that
@@ -1637,6 +1695,12 @@ RunStatus(const Run *run)
 	return "ok";
 }
 
+/*
+ * Records the run as running, in the run state and in _retention.run. Runs of this policy left
+ * running by a session or a worker that died are interrupted: the caller holds the policy's
+ * run lock, so none of them is still in progress. Repeatable (a failed run records itself again,
+ * see RecordFailureStep).
+ */
 void
 MarkRunning(const Run *run)
 {
@@ -1644,7 +1708,11 @@ MarkRunning(const Run *run)
 	Oid types[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, INT4OID};
 	Datum values[4] = {Int64GetDatum(run->target.id), Int64GetDatum(run->run_id),
 	                   TimestampTzGetDatum(run->started_at), Int32GetDatum(MyProcPid)};
-	SPI_execute_with_args(
+	const int rc = SPI_execute_with_args(
+	    "WITH leftover AS (UPDATE _retention.run SET status = 'interrupted' "
+	    "WHERE policy_id = $1 AND status = 'running' AND run_id <> $2), "
+	    "started AS (INSERT INTO _retention.run (run_id, policy_id, started_at, status, pid) "
+	    "VALUES ($2, $1, $3, 'running', $4) ON CONFLICT (run_id) DO NOTHING) "
 	    "INSERT INTO _retention.policy_state AS s (policy_id, last_run_id, last_started_at, "
 	    "last_status, running_pid) VALUES ($1, $2, $3, 'running', $4) "
 	    "ON CONFLICT (policy_id) DO UPDATE SET last_run_id = excluded.last_run_id, "
@@ -1652,6 +1720,10 @@ MarkRunning(const Run *run)
 	    "running_pid = excluded.running_pid",
 	    4, types, values, nullptr, false, 0);
 	pg::Leave(scope);
+	if (rc != SPI_OK_INSERT)
+	{
+		elog(ERROR, "recording the start of a run failed: %s", SPI_result_code_string(rc));
+	}
 }
 
 int64
@@ -1673,19 +1745,27 @@ FinishRun(Run *run)
 	    run->started_at + policy::NextRunDelay(IntervalMicros(&run->target.run_every), failures);
 
 	const pg::Scope scope = pg::AsExtensionOwner();
-	Oid types[6] = {INT8OID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum values[6] = {Int64GetDatum(run->target.id),
+	Oid types[7] = {INT8OID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID};
+	Datum values[7] = {Int64GetDatum(run->target.id),
 	                   CStringGetTextDatum(status),
 	                   run->first_error ? CStringGetTextDatum(run->first_error) : 0,
 	                   Int32GetDatum(failures),
 	                   TimestampTzGetDatum(next_run),
-	                   TimestampTzGetDatum(GetCurrentTimestamp())};
-	char nulls[6] = {' ', ' ', run->first_error ? ' ' : 'n', ' ', ' ', ' '};
-	SPI_execute_with_args("UPDATE _retention.policy_state SET last_status = $2, last_error = $3, "
-	                      "consecutive_failures = $4, next_run_at = $5, last_finished_at = $6, "
-	                      "running_pid = NULL WHERE policy_id = $1",
-	                      6, types, values, nulls, false, 0);
+	                   TimestampTzGetDatum(GetCurrentTimestamp()),
+	                   Int64GetDatum(run->run_id)};
+	char nulls[7] = {' ', ' ', run->first_error ? ' ' : 'n', ' ', ' ', ' ', ' '};
+	const int rc = SPI_execute_with_args(
+	    "WITH finished AS (UPDATE _retention.run SET status = $2, finished_at = $6 "
+	    "WHERE run_id = $7) "
+	    "UPDATE _retention.policy_state SET last_status = $2, last_error = $3, "
+	    "consecutive_failures = $4, next_run_at = $5, last_finished_at = $6, "
+	    "running_pid = NULL WHERE policy_id = $1",
+	    7, types, values, nulls, false, 0);
 	pg::Leave(scope);
+	if (rc != SPI_OK_UPDATE)
+	{
+		elog(ERROR, "recording the end of a run failed: %s", SPI_result_code_string(rc));
+	}
 
 	if (!ok)
 	{
@@ -1755,7 +1835,7 @@ RunLocked(Run *run)
 			PurgeLeaf(run, pass, lfirst_oid(cell));
 		}
 	}
-	run->cutoff = ComputeCutoff(&run->target, run->started_at);
+	run->cutoff = run->own_cutoff; /* 0 (no cutoff) when it could not be computed */
 	run->record_cutoff = 0;
 	if (run->units == 0)
 	{
@@ -1766,7 +1846,120 @@ RunLocked(Run *run)
 	CommitStep(run);
 }
 
-/* Runs policy `id` unless another session is running it. */
+/*
+ * Takes the policy's run lock, unless another session holds it (then says so and returns
+ * false): a policy never runs twice at once.
+ */
+bool
+LockRun(Run *run)
+{
+	const Datum lock_key = Int32GetDatum(RUN_LOCK_KEY);
+	const Datum policy_key = Int32GetDatum(static_cast<int32>(run->target.id));
+	if (!DatumGetBool(DirectFunctionCall2(pg_try_advisory_lock_int4, lock_key, policy_key)))
+	{
+		ereport(NOTICE, (errmsg("policy \"%s\" is already running; skipped", run->target.name)));
+		return false;
+	}
+	run->locked = true;
+	return true;
+}
+
+void
+UnlockRun(Run *run)
+{
+	if (run->locked)
+	{
+		(void)DirectFunctionCall2(pg_advisory_unlock_int4, Int32GetDatum(RUN_LOCK_KEY),
+		                          Int32GetDatum(static_cast<int32>(run->target.id)));
+		run->locked = false;
+	}
+}
+
+/*
+ * Records a run that an error ended: its state leaves running for failed (with the backoff of
+ * a failure), a failed unit carries the error into the audit log, and the alert goes out, as
+ * for any failed run. When the error came before the run was on record (its start rolled
+ * back with the failed segment, or never written), it is recorded from the start.
+ */
+void
+RecordFailureStep(void *arg)
+{
+	Run *run = static_cast<Run *>(arg);
+	if (run->run_id == 0)
+	{
+		run->run_id = NextRunId();
+		run->started_at = GetCurrentTimestamp();
+	}
+	MarkRunning(run);
+	run->cutoff = run->own_cutoff;
+	run->record_cutoff = 0;
+	WriteUnit(run, GetCurrentTimestamp(), 0, 0, "failed", run->first_error);
+	FinishRun(run);
+}
+
+/*
+ * The run's error boundary, called in RunOne's PG_CATCH: rolls the failed segment back,
+ * re-throws a cancellation or shutdown (after letting go of the run lock; the run then shows
+ * as interrupted), and otherwise records the run as failed in a clean transaction, committed
+ * at once when the run commits batch by batch. Only trivially destructible locals: the
+ * recording itself may fail, and then the caller is told in a WARNING and goes on.
+ */
+void
+EndFailedRun(Run *run, int64 id)
+{
+	MemoryContextSwitchTo(run->run_context);
+	ErrorData *error = CopyErrorData();
+	FlushErrorState();
+	if (GetCurrentTransactionNestLevel() > run->base_level)
+	{
+		/* the open segment, and any subtransaction the error escaped from inside it */
+		while (GetCurrentTransactionNestLevel() > run->base_level)
+		{
+			RollbackAndReleaseCurrentSubTransaction();
+		}
+		MemoryContextSwitchTo(run->run_context);
+		CurrentResourceOwner = run->segment_owner;
+	}
+	if (pg::IsInterrupt(error))
+	{
+		UnlockRun(run);
+		ReThrowError(error);
+	}
+	if (!run->locked)
+	{
+		/* the policy could not even be loaded: there is no run to record */
+		ereport(WARNING,
+		        (errmsg("policy " INT64_FORMAT " could not be run: %s", id, error->message)));
+		FreeErrorData(error);
+		return;
+	}
+	if (run->nonatomic)
+	{
+		/* a fresh transaction for the record (the segment's work is already undone) */
+		SPI_rollback();
+#if PG_VERSION_NUM < 150000
+		SPI_start_transaction();
+#endif
+	}
+	run->aborted = true;
+	run->first_error = error->message; /* the error that ended the run */
+	ErrorData *record_error = pg::InSubtransaction(RecordFailureStep, run);
+	if (record_error != nullptr)
+	{
+		ereport(WARNING, (errmsg("policy \"%s\" on %s: run failed and could not be recorded",
+		                         run->target.name, run->target.relation_name),
+		                  errdetail("The run failed with: %s Recording it failed with: %s",
+		                            error->message, record_error->message)));
+		FreeErrorData(record_error);
+	}
+	CommitRunTransaction(run);
+}
+
+/*
+ * Runs policy `id` unless another session is running it. An error anywhere in the run ends it
+ * as failed (EndFailedRun) and returns normally: the caller goes on with the next policy.
+ * Only trivially destructible locals: this frame holds the boundary's PG_TRY.
+ */
 void
 RunOne(int64 id, bool nonatomic, const char *invoked_by, MemoryContext parent)
 {
@@ -1779,33 +1972,23 @@ RunOne(int64 id, bool nonatomic, const char *invoked_by, MemoryContext parent)
 	    AllocSetContextCreate(run_context, "retention batch", ALLOCSET_DEFAULT_SIZES);
 	run->nonatomic = nonatomic;
 	run->invoked_by = invoked_by;
-	if (!LoadTarget(id, &run->target))
-	{
-		MemoryContextSwitchTo(previous);
-		MemoryContextDelete(run_context);
-		return; /* dropped meanwhile */
-	}
-
-	const Datum lock_key = Int32GetDatum(RUN_LOCK_KEY);
-	const Datum policy_key = Int32GetDatum(static_cast<int32>(id));
-	if (!DatumGetBool(DirectFunctionCall2(pg_try_advisory_lock_int4, lock_key, policy_key)))
-	{
-		ereport(NOTICE, (errmsg("policy \"%s\" is already running; skipped", run->target.name)));
-		MemoryContextSwitchTo(previous);
-		MemoryContextDelete(run_context);
-		return;
-	}
+	run->base_level = GetCurrentTransactionNestLevel();
 	PG_TRY();
 	{
-		RunLocked(run);
+		BeginSegment(run);
+		/* false: dropped meanwhile, or already running elsewhere */
+		if (LoadTarget(id, &run->target) && LockRun(run))
+		{
+			RunLocked(run);
+		}
+		EndSegment(run);
 	}
 	PG_CATCH();
 	{
-		(void)DirectFunctionCall2(pg_advisory_unlock_int4, lock_key, policy_key);
-		PG_RE_THROW();
+		EndFailedRun(run, id);
 	}
 	PG_END_TRY();
-	(void)DirectFunctionCall2(pg_advisory_unlock_int4, lock_key, policy_key);
+	UnlockRun(run);
 	/* the anchor line: now if the run committed batch by batch, else at the caller's commit */
 	catalog::LogAuditHead(nonatomic);
 	MemoryContextSwitchTo(previous);

@@ -65,6 +65,45 @@ CREATE TABLE _retention.policy_state (
 
 CREATE SEQUENCE _retention.run_id_seq;
 
+-- _retention.run: the outcome of each run, kept beside the append-only audit log (which records
+-- units of work, not runs). A run is committed as 'running' before its first unit; its end sets
+-- 'ok', 'partial' or 'failed'. A run whose session or worker died (a crash, a signal) stays
+-- 'running' until the next run of its policy or the next worker start marks it 'interrupted';
+-- until then, _retention.run_is_live() tells it from a run in progress. No foreign key: a run
+-- keeps its outcome after its policy is dropped, like its audit rows.
+CREATE TABLE _retention.run (
+    run_id      bigint PRIMARY KEY,
+    policy_id   bigint NOT NULL,
+    started_at  timestamptz NOT NULL,
+    finished_at timestamptz,
+    status      text NOT NULL,
+    pid         int,
+    CONSTRAINT run_status_check
+        CHECK (status IN ('running', 'ok', 'partial', 'failed', 'interrupted'))
+);
+CREATE INDEX run_running_idx ON _retention.run (policy_id) WHERE status = 'running';
+
+-- Whether the run of policy `policy_id` in backend `pid` is still in progress: that backend
+-- holds the policy's run lock (the session advisory lock (0x52544e31, policy id) taken by
+-- purge/run.cpp, RUN_LOCK_KEY) for as long as the run lasts. A backend that died, or one
+-- that has moved on, holds no such lock.
+CREATE FUNCTION _retention.run_is_live(policy_id bigint, pid int)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT FROM pg_catalog.pg_locks AS k
+        WHERE k.locktype OPERATOR(pg_catalog.=) 'advisory'
+          AND k.classid OPERATOR(pg_catalog.=) 1381256753::pg_catalog.oid
+          AND k.objid OPERATOR(pg_catalog.=) ($1 OPERATOR(pg_catalog.%) 4294967296)::pg_catalog.oid
+          AND k.objsubid OPERATOR(pg_catalog.=) 2::pg_catalog.int2
+          AND k.pid OPERATOR(pg_catalog.=) $2
+          AND k.granted)
+$$;
+COMMENT ON FUNCTION _retention.run_is_live(bigint, int) IS
+    'internal: whether the run of the policy in that backend is still in progress (holds its run lock)';
+
 -- _retention.policy_change: every change to a policy or to a tenant override.
 CREATE SEQUENCE _retention.policy_change_id_seq;
 CREATE TABLE _retention.policy_change (
@@ -99,5 +138,6 @@ SELECT pg_catalog.pg_extension_config_dump('_retention.tenant_retain', '');
 SELECT pg_catalog.pg_extension_config_dump('_retention.policy_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('_retention.policy_state', '');
 SELECT pg_catalog.pg_extension_config_dump('_retention.run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('_retention.run', '');
 SELECT pg_catalog.pg_extension_config_dump('_retention.policy_change', '');
 SELECT pg_catalog.pg_extension_config_dump('_retention.policy_change_id_seq', '');

@@ -28,3 +28,6 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON PROCEDURE retention.run(text) TO PUBLIC;
 -- read through retention.compliance, whose readers it checks itself
 GRANT EXECUTE ON FUNCTION _retention.compliance_rows() TO PUBLIC;
+-- called by retention.audit and retention.policies, whose readers need EXECUTE on it (a view's
+-- functions are checked against its reader); it tells only what pg_locks shows anyone
+GRANT EXECUTE ON FUNCTION _retention.run_is_live(bigint, int) TO PUBLIC;

@@ -39,7 +39,12 @@ SELECT p.id,
        s.last_run_id,
        s.last_started_at AS last_run_at,
        s.last_finished_at AS last_run_finished_at,
-       s.last_status,
+       -- a run whose session or worker died is shown as such, not as running
+       CASE
+           WHEN s.last_status OPERATOR(pg_catalog.=) 'running'
+                AND NOT _retention.run_is_live(s.policy_id, s.running_pid) THEN 'interrupted'
+           ELSE s.last_status
+       END AS last_status,
        s.last_error,
        coalesce(s.consecutive_failures, 0) AS consecutive_failures,
        CASE WHEN p.enabled THEN coalesce(s.next_run_at, p.created_at) END AS next_run_at
@@ -49,7 +54,10 @@ COMMENT ON VIEW retention.policies IS
     'every policy with its settings, version, last run, next run, last status and failures';
 
 -- One row per run of a policy: failed when a unit of work failed and nothing was removed,
--- partial when something failed (rows that failed on their own included), else ok.
+-- partial when something failed (rows that failed on their own included), else ok;
+-- interrupted when the run's session or worker died before the run finished (a crash, a
+-- signal). The outcome is the one the run recorded in _retention.run; runs from before 0.2.0
+-- have none and are judged by their units.
 CREATE VIEW retention.audit AS
 SELECT l.run_id,
        pg_catalog.min(l.policy_name) AS policy_name,
@@ -63,6 +71,10 @@ SELECT l.run_id,
        coalesce(pg_catalog.array_agg(p.partition ORDER BY l.id)
                     FILTER (WHERE p.partition IS NOT NULL), '{}') AS partitions,
        CASE
+           WHEN r.status OPERATOR(pg_catalog.=) 'interrupted'
+                OR (r.status OPERATOR(pg_catalog.=) 'running'
+                    AND NOT _retention.run_is_live(r.policy_id, r.pid)) THEN 'interrupted'
+           WHEN r.status OPERATOR(pg_catalog.=) ANY (ARRAY['ok', 'partial', 'failed']) THEN r.status
            -- as the run itself decides (run.cpp, RunStatus): nothing removed and a unit
            -- failed, unless some work was only put off to the next run (a lock timeout);
            -- rows that failed on their own make a run partial
@@ -80,8 +92,9 @@ SELECT l.run_id,
        pg_catalog.array_agg(DISTINCT l.kind) AS kinds
 FROM retention.purge_log AS l
 LEFT JOIN LATERAL pg_catalog.unnest(l.partitions) AS p(partition) ON true
+LEFT JOIN _retention.run AS r ON r.run_id OPERATOR(pg_catalog.=) l.run_id
 WHERE l.run_id IS NOT NULL
-GROUP BY l.run_id;
+GROUP BY l.run_id, r.run_id;
 COMMENT ON VIEW retention.audit IS 'one row per run of a policy: when, how long, rows, partitions, status, first error';
 
 CREATE VIEW retention.daily_summary AS

@@ -767,10 +767,14 @@ retention_worker_main(Datum main_arg)
 	MemoryContext cycle_context =
 	    AllocSetContextCreate(TopMemoryContext, "retention worker cycle", ALLOCSET_DEFAULT_SIZES);
 
-	/* runs left 'running' by a crash or a killed session become 'interrupted' */
+	/*
+	 * runs left 'running' by a crash or a killed session become 'interrupted' (only with the
+	 * SQL objects of this library's version: until ALTER EXTENSION UPDATE the worker waits)
+	 */
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	if (InstalledVersion() != nullptr)
+	const char *version = InstalledVersion();
+	if (version != nullptr && strcmp(version, RETENTION_VERSION) == 0)
 	{
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());

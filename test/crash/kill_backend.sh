@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Crash test: kill -9 the backend running a purge, let PostgreSQL recover, and check that the
 # rows gone equal the sum of rows_affected in retention.purge_log, that no unexpired row is gone,
-# and that the audit chain verifies. Expects PGHOST/PGPORT/PGUSER of a running cluster (as set
-# by scripts/lib.sh start_cluster). Repetitions: $1 (default 3).
+# that the audit chain verifies, and that retention.audit shows the killed run as interrupted.
+# Expects PGHOST/PGPORT/PGUSER of a running cluster (as set by scripts/lib.sh start_cluster).
+# Repetitions: $1 (default 3).
 set -euo pipefail
 repeats=${1:-3}
 db=crash_test
@@ -53,14 +54,16 @@ for i in $(seq 1 "$repeats"); do
 		sleep 0.1
 	done
 	# one statement, one snapshot: a batch committing in between cannot skew the comparison
-	IFS='|' read -r after logged unexpired verify < <(q "SELECT (SELECT count(*) FROM crash_t),
+	IFS='|' read -r after logged unexpired verify status < <(q "SELECT (SELECT count(*) FROM crash_t),
 		(SELECT coalesce(sum(rows_affected), 0) FROM retention.purge_log WHERE policy_name = 'crash'),
-		(SELECT count(*) FROM crash_t WHERE id > 300000), (SELECT ok FROM retention.verify_audit())")
+		(SELECT count(*) FROM crash_t WHERE id > 300000), (SELECT ok FROM retention.verify_audit()),
+		(SELECT status FROM retention.audit WHERE run_id =
+			(SELECT max(run_id) FROM retention.purge_log WHERE policy_name = 'crash'))")
 	total_gone=$((400000 - after))
-	echo "# repetition $i: killed backend $pid; rows before $before, after $after; gone in total $total_gone; sum(rows_affected) $logged; unexpired left $unexpired/100000; verify_audit $verify"
+	echo "# repetition $i: killed backend $pid; rows before $before, after $after; gone in total $total_gone; sum(rows_affected) $logged; unexpired left $unexpired/100000; verify_audit $verify; the killed run in retention.audit: $status"
 	if [ "$total_gone" -eq "$logged" ] && [ "$unexpired" -eq 100000 ] && [ "$verify" = t ] &&
-		[ "$before" -gt "$after" ]; then
-		echo "ok $i - kill -9 during a purge: rows gone = sum(rows_affected), no unexpired row lost, chain ok"
+		[ "$before" -gt "$after" ] && [ "$status" = interrupted ]; then
+		echo "ok $i - kill -9 during a purge: rows gone = sum(rows_affected), no unexpired row lost, chain ok, the run shows interrupted"
 	else
 		echo "not ok $i - kill -9 during a purge left an inconsistency"
 		fail=1
