@@ -1,6 +1,7 @@
 /*
  * run_api.cpp: CALL retention.run() and retention.preview().
  */
+#include "catalog/version.hpp"
 #include "pg/sql_function.hpp"
 #include "pg/srf.hpp"
 #include "purge/preview.hpp"
@@ -24,12 +25,14 @@ extern "C"
 		                       !castNode(CallContext, fcinfo->context)->atomic;
 		const char *name = PG_ARGISNULL(0) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(0));
 		const char *invoked_by = GetUserNameFromId(GetUserId(), false);
+		retention::catalog::RequireMatchingVersion();
 		retention::purge::RunPolicies(name, nonatomic, invoked_by);
 		PG_RETURN_VOID();
 	}
 
 	RETENTION_SQL_FUNCTION(retention_preview)
 	{
+		retention::catalog::RequireMatchingVersion();
 		const retention::pg::Materialized result = retention::pg::BeginMaterialized(fcinfo);
 		const char *name = PG_ARGISNULL(0) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(0));
 		const TimestampTz as_of =

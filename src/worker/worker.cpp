@@ -29,6 +29,7 @@
 
 #include "worker/shared.hpp"
 
+#include "catalog/version.hpp"
 #include "guc.hpp"
 #include "pg/postgres.hpp"
 #include "purge/policy_target.hpp"
@@ -540,34 +541,6 @@ LauncherPass()
 	return std::max(10L, static_cast<long>((next_wake - now) / 1000));
 }
 
-/* The extension's installed version in this database, or nullptr when it is not installed. */
-char *
-InstalledVersion()
-{
-	const Oid extension_id = get_extension_oid("retention", true);
-	if (!OidIsValid(extension_id))
-	{
-		return nullptr;
-	}
-	char *version = nullptr;
-	Relation rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyData key;
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-	            ObjectIdGetDatum(extension_id));
-	SysScanDesc scan = systable_beginscan(rel, ExtensionOidIndexId, true, nullptr, 1, &key);
-	HeapTuple tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		bool isnull;
-		const Datum value =
-		    heap_getattr(tuple, Anum_pg_extension_extversion, RelationGetDescr(rel), &isnull);
-		version = isnull ? pstrdup("") : TextDatumGetCString(value);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return version;
-}
-
 /*
  * One cycle of a worker. Returns false when the extension is gone from the database (the
  * worker then exits). Runs outside any transaction; each batch commits on its own.
@@ -577,7 +550,7 @@ WorkerCycle(bool *warned_version)
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	char *version = InstalledVersion();
+	char *version = catalog::InstalledVersion();
 	if (version == nullptr)
 	{
 		CommitTransactionCommand();
@@ -773,7 +746,7 @@ retention_worker_main(Datum main_arg)
 	 */
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	const char *version = InstalledVersion();
+	const char *version = retention::catalog::InstalledVersion();
 	if (version != nullptr && strcmp(version, RETENTION_VERSION) == 0)
 	{
 		SPI_connect();

@@ -181,3 +181,140 @@ REVOKE ALL ON FUNCTION retention.audit_head() FROM PUBLIC;
 -- ---------------------------------------------------------------------------------------------
 -- Views: recreated last, as src/sql/views.sql defines them in 0.2.0
 -- ---------------------------------------------------------------------------------------------
+
+-- CREATE OR REPLACE keeps each view's privileges (a DBA's GRANTs to analyst roles stay) and
+-- binds its functions and operators again, to pg_catalog's: 0.1.0 bound them through
+-- search_path when it was created. The columns are those of 0.1.0; what changed is how
+-- last_status and the audit status are derived (interrupted runs), and the qualification.
+
+CREATE OR REPLACE VIEW retention.policies AS
+SELECT p.id,
+       p.name,
+       p.relid AS relation,
+       p.relation_name,
+       p.trigger,
+       p.retain,
+       p.grace,
+       p.action,
+       p.anonymize,
+       p.keep_when,
+       p.tenant_column,
+       p.subject_column,
+       p.min_retain,
+       p.max_retain,
+       p.run_every,
+       p.priority,
+       p.batch_size,
+       p.partition_interval,
+       p.premake,
+       p.archive_to,
+       p.enabled,
+       p.timezone,
+       p.version,
+       p.created_at,
+       p.created_by,
+       s.last_run_id,
+       s.last_started_at AS last_run_at,
+       s.last_finished_at AS last_run_finished_at,
+       -- a run whose session or worker died is shown as such, not as running
+       CASE
+           WHEN s.last_status OPERATOR(pg_catalog.=) 'running'
+                AND NOT _retention.run_is_live(s.policy_id, s.running_pid) THEN 'interrupted'
+           ELSE s.last_status
+       END AS last_status,
+       s.last_error,
+       coalesce(s.consecutive_failures, 0) AS consecutive_failures,
+       CASE WHEN p.enabled THEN coalesce(s.next_run_at, p.created_at) END AS next_run_at
+FROM _retention.policy AS p
+LEFT JOIN _retention.policy_state AS s ON s.policy_id = p.id;
+
+CREATE OR REPLACE VIEW retention.audit AS
+SELECT l.run_id,
+       pg_catalog.min(l.policy_name) AS policy_name,
+       pg_catalog.min(l.relation) AS relation,
+       pg_catalog.min(l.started_at) AS started_at,
+       pg_catalog.max(l.finished_at) AS finished_at,
+       pg_catalog.max(l.finished_at) - pg_catalog.min(l.started_at) AS duration,
+       pg_catalog.count(*) AS units,
+       pg_catalog.sum(l.rows_affected)::bigint AS rows_affected,
+       pg_catalog.sum(l.rows_failed)::bigint AS rows_failed,
+       coalesce(pg_catalog.array_agg(p.partition ORDER BY l.id)
+                    FILTER (WHERE p.partition IS NOT NULL), '{}') AS partitions,
+       CASE
+           WHEN r.status OPERATOR(pg_catalog.=) 'interrupted'
+                OR (r.status OPERATOR(pg_catalog.=) 'running'
+                    AND NOT _retention.run_is_live(r.policy_id, r.pid)) THEN 'interrupted'
+           WHEN r.status OPERATOR(pg_catalog.=) ANY (ARRAY['ok', 'partial', 'failed']) THEN r.status
+           -- as the run itself decides (run.cpp, RunStatus): nothing removed and a unit
+           -- failed, unless some work was only put off to the next run (a lock timeout);
+           -- rows that failed on their own make a run partial
+           WHEN pg_catalog.bool_or(l.status = 'failed')
+                AND pg_catalog.sum(l.rows_affected) OPERATOR(pg_catalog.=) 0
+                AND NOT pg_catalog.bool_or(l.status = 'partial' AND l.rows_failed = 0) THEN 'failed'
+           WHEN pg_catalog.bool_or(l.status <> 'ok') THEN 'partial'
+           ELSE 'ok'
+       END AS status,
+       (pg_catalog.array_agg(l.error ORDER BY l.id)
+            FILTER (WHERE l.error IS NOT NULL))[1] AS first_error,
+       pg_catalog.min(l.cutoff) AS cutoff,
+       pg_catalog.min(l.invoked_by) AS invoked_by,
+       pg_catalog.max(l.policy_version) AS policy_version,
+       pg_catalog.array_agg(DISTINCT l.kind) AS kinds
+FROM retention.purge_log AS l
+LEFT JOIN LATERAL pg_catalog.unnest(l.partitions) AS p(partition) ON true
+LEFT JOIN _retention.run AS r ON r.run_id OPERATOR(pg_catalog.=) l.run_id
+WHERE l.run_id IS NOT NULL
+GROUP BY l.run_id, r.run_id;
+
+CREATE OR REPLACE VIEW retention.daily_summary AS
+SELECT a.started_at::pg_catalog.date AS day,
+       a.policy_name,
+       pg_catalog.count(*) AS runs,
+       pg_catalog.sum(a.rows_affected)::bigint AS rows_affected,
+       pg_catalog.sum(pg_catalog.cardinality(a.partitions))::bigint AS partitions_dropped,
+       pg_catalog.count(*) FILTER (WHERE a.status <> 'ok') AS failures,
+       pg_catalog.sum(a.rows_failed)::bigint AS rows_failed
+FROM retention.audit AS a
+GROUP BY 1, 2;
+
+CREATE OR REPLACE VIEW retention.policy_changes AS
+SELECT c.id,
+       c.policy_id,
+       c.policy_name,
+       c.changed_at,
+       c.changed_by,
+       c.setting,
+       c.tenant,
+       c.old_value,
+       c.new_value,
+       c.direction,
+       c.policy_version
+FROM _retention.policy_change AS c;
+
+CREATE OR REPLACE VIEW retention.compliance AS
+SELECT p.name AS policy_name,
+       p.relation_name AS relation,
+       p.action,
+       p.retain,
+       p.run_every,
+       p.enabled,
+       (SELECT pg_catalog.count(*) FROM _retention.tenant_retain AS t WHERE t.policy_id = p.id)
+           AS tenant_periods,
+       c.oldest_trigger,
+       c.rows_overdue,
+       s.last_started_at AS last_run_at,
+       s.last_status,
+       CASE
+           WHEN NOT p.enabled THEN 'disabled'
+           WHEN s.last_status IN ('partial', 'failed') OR c.rows_overdue IS NULL THEN 'failing'
+           WHEN c.rows_overdue > 0 THEN 'overdue'
+           ELSE 'compliant'
+       END AS status
+FROM _retention.policy AS p
+LEFT JOIN _retention.compliance_rows() AS c ON c.policy_id = p.id
+LEFT JOIN _retention.policy_state AS s ON s.policy_id = p.id;
+
+CREATE OR REPLACE VIEW retention.holds AS
+SELECT h.id, h.reason, h.policy_name, h.relation, h.tenant, h.subject, h.placed_at, h.placed_by
+FROM _retention.hold AS h
+WHERE h.released_at IS NULL;
