@@ -89,8 +89,12 @@ is($node->safe_psql('postgres', "SELECT last_status FROM retention.policies WHER
 # --- kill -9 of the backend: the server restarts every session
 my $kill_run;
 ($harness, $pid, $kill_run) = start_slow_run();
+my $log_offset = -s $node->logfile;
 kill 'KILL', $pid;
 $harness->finish;
+# the restart is over once the server says so again (a query sent sooner could meet it)
+$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
+$node->wait_for_log(qr/database system is ready to accept connections/, $log_offset);
 $node->poll_query_until('postgres', 'SELECT true');
 is(run_status($kill_run), 'interrupted true',
 	'retention.audit shows the run that kill -9 ended as interrupted');
