@@ -107,9 +107,15 @@ for my $round (1 .. 10)
 		"SELECT coalesce(sum(rows_affected), 0) > $previous + 10000 FROM retention.purge_log WHERE policy_name = 'big'"),
 		"round $round: the worker (restarted) purges again");
 	my $pid = worker_pid();
-	kill 'KILL', $pid if $pid;
-	# the postmaster restarts everything after a backend is killed
-	$node->poll_query_until('postgres', 'SELECT true');
+	if ($pid)
+	{
+		my $log_offset = -s $node->logfile;
+		kill 'KILL', $pid;
+		# the postmaster restarts everything after a backend is killed; the restart is over
+		# once the server says so (a query sent sooner could meet the server going down)
+		$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
+		$node->wait_for_log(qr/database system is ready to accept connections/, $log_offset);
+	}
 	$previous = check_consistent("round $round, after kill -9 of the worker");
 }
 
