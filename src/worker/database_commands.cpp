@@ -122,6 +122,23 @@ StopWorkersOf(Oid database)
 	}
 }
 
+/* The value of option `name` of a database command (the last one given), or nullptr. */
+const char *
+OptionString(List *options, const char *name)
+{
+	const char *value = nullptr;
+	ListCell *cell;
+	foreach (cell, options)
+	{
+		DefElem *option = lfirst_node(DefElem, cell);
+		if (strcmp(option->defname, name) == 0 && option->arg != nullptr)
+		{
+			value = defGetString(option);
+		}
+	}
+	return value;
+}
+
 /*
  * The template of CREATE DATABASE ... TEMPLATE, when the command would get past createdb()'s
  * checks of the caller's rights and of the names (CREATEDB, the template exists and may be
@@ -132,16 +149,7 @@ StopWorkersOf(Oid database)
 Oid
 TemplateToCopy(CreatedbStmt *statement, ProcessUtilityContext context)
 {
-	const char *template_name = nullptr;
-	ListCell *cell;
-	foreach (cell, statement->options)
-	{
-		DefElem *option = lfirst_node(DefElem, cell);
-		if (strcmp(option->defname, "template") == 0 && option->arg != nullptr)
-		{
-			template_name = defGetString(option);
-		}
-	}
+	const char *template_name = OptionString(statement->options, "template");
 	if (template_name == nullptr || !OutsideTransactionBlock(context) || !HasCreatedbPrivilege() ||
 	    OidIsValid(get_database_oid(statement->dbname, true)))
 	{
@@ -181,16 +189,7 @@ DatabaseToRename(RenameStmt *statement)
 Oid
 DatabaseToMove(AlterDatabaseStmt *statement, ProcessUtilityContext context)
 {
-	const char *tablespace_name = nullptr;
-	ListCell *cell;
-	foreach (cell, statement->options)
-	{
-		DefElem *option = lfirst_node(DefElem, cell);
-		if (strcmp(option->defname, "tablespace") == 0 && option->arg != nullptr)
-		{
-			tablespace_name = defGetString(option);
-		}
-	}
+	const char *tablespace_name = OptionString(statement->options, "tablespace");
 	/* SET TABLESPACE cannot be combined with other options */
 	if (tablespace_name == nullptr || list_length(statement->options) != 1 ||
 	    !OutsideTransactionBlock(context))
