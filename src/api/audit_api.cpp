@@ -30,8 +30,15 @@ extern "C"
 	/*
 	 * BEFORE INSERT ON retention.purge_log: hands out the next id and links the row to the chain.
 	 * The row lock on _retention.audit_head is held until the inserting transaction ends, so
-	 * writers are serialised and id order is commit order. A row that arrives with its id already
-	 * set is a restore (pg_restore of the extension's data) and is kept as it is.
+	 * writers are serialised and id order is commit order.
+	 *
+	 * A row that arrives with its id already set is a restore (pg_restore or psql loading the
+	 * extension's data): it is kept exactly as dumped (id, prev_hash and hash included, so the
+	 * restored chain verifies as the source's did, or fails where the source's failed), and the
+	 * head moves to it if it lies beyond the head, so the next row chains onto the restored log
+	 * whatever order the restore loads the head and the rows in. Only a superuser restores: any
+	 * other role that was granted INSERT gets its rows numbered and chained here, and can never
+	 * choose an id, a link or a hash.
 	 */
 	RETENTION_SQL_FUNCTION(retention_purge_log_chain)
 	{
@@ -48,10 +55,16 @@ extern "C"
 		const int prev_column = SPI_fnumber(desc, "prev_hash");
 		const int hash_column = SPI_fnumber(desc, "hash");
 		bool isnull;
-		(void)heap_getattr(tuple, id_column, desc, &isnull);
-		if (!isnull)
+		const Datum given_id = heap_getattr(tuple, id_column, desc, &isnull);
+		const bool restored = !isnull;
+		if (restored && !superuser())
 		{
-			return PointerGetDatum(tuple);
+			ereport(ERROR,
+			        (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			         errmsg("only a superuser may insert numbered rows into retention.purge_log"),
+			         errdetail("Audit rows are numbered and chained by the extension; a row with "
+			                   "its id set is a restored one."),
+			         errhint("Insert the row without id, prev_hash and hash.")));
 		}
 
 		MemoryContext caller_context = CurrentMemoryContext;
@@ -85,6 +98,23 @@ extern "C"
 		const Datum last_hash =
 		    SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &hash_null);
 
+		if (restored)
+		{
+			const int64 id = DatumGetInt64(given_id);
+			if (id > last_id)
+			{
+				const Datum hash = heap_getattr(tuple, hash_column, desc, &isnull);
+				Datum head[2] = {Int64GetDatum(id), hash};
+				char head_nulls[2] = {' ', isnull ? 'n' : ' '};
+				if (SPI_execute_plan(move_plan, head, head_nulls, false, 0) != SPI_OK_UPDATE)
+				{
+					elog(ERROR, "could not move the audit chain head");
+				}
+			}
+			SPI_finish();
+			return PointerGetDatum(tuple);
+		}
+
 		MemoryContext spi_context = MemoryContextSwitchTo(caller_context);
 		int columns[2] = {id_column, prev_column};
 		Datum values[2] = {Int64GetDatum(last_id + 1),
@@ -106,6 +136,34 @@ extern "C"
 		}
 		SPI_finish();
 		return PointerGetDatum(result);
+	}
+
+	/*
+	 * BEFORE INSERT ON a single-row table of the extension (_retention.audit_head,
+	 * _retention.secret): the inserted row replaces the one there. CREATE EXTENSION makes that
+	 * row; a restore then loads the dumped one, which must win (the source's secret, so
+	 * subject_digest() gives the same digests; the source's chain head). Only roles that may
+	 * already update these tables can insert into them (the extension's owner, superusers).
+	 */
+	RETENTION_SQL_FUNCTION(retention_replace_single_row)
+	{
+		TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
+		if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigger->tg_event) ||
+		    !TRIGGER_FIRED_FOR_ROW(trigger->tg_event) ||
+		    !TRIGGER_FIRED_BY_INSERT(trigger->tg_event))
+		{
+			elog(ERROR, "retention_replace_single_row must fire BEFORE INSERT FOR EACH ROW");
+		}
+		Relation relation = trigger->tg_relation;
+		const char *name = quote_qualified_identifier(
+		    get_namespace_name(RelationGetNamespace(relation)), RelationGetRelationName(relation));
+		SPI_connect();
+		if (SPI_execute(psprintf("DELETE FROM %s", name), false, 0) != SPI_OK_DELETE)
+		{
+			elog(ERROR, "could not replace the row of %s", name);
+		}
+		SPI_finish();
+		return PointerGetDatum(trigger->tg_trigtuple);
 	}
 
 	/* The hash a purge_log row should carry, recomputed from its columns. */

@@ -36,6 +36,9 @@ CREATE TABLE _retention.secret (
     CONSTRAINT secret_singleton CHECK (singleton)
 );
 INSERT INTO _retention.secret (key) SELECT _retention.random_key();
+-- a restore loads the source's key over this one (_retention.replace_single_row(), purge_log.sql)
+CREATE TRIGGER secret_replace BEFORE INSERT ON _retention.secret
+    FOR EACH ROW EXECUTE FUNCTION _retention.replace_single_row();
 SELECT pg_catalog.pg_extension_config_dump('_retention.secret', '');
 
 CREATE FUNCTION retention.place_hold(reason text, policy_name text DEFAULT NULL,

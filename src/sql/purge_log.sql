@@ -46,6 +46,13 @@ CREATE TABLE _retention.audit_head (
 );
 INSERT INTO _retention.audit_head DEFAULT VALUES;
 
+-- A row inserted into a single-row table replaces the one there: a restore loads the dumped
+-- row over the one CREATE EXTENSION made (docs/design.md, "Dump and restore").
+CREATE FUNCTION _retention.replace_single_row() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'retention_replace_single_row';
+CREATE TRIGGER audit_head_replace BEFORE INSERT ON _retention.audit_head
+    FOR EACH ROW EXECUTE FUNCTION _retention.replace_single_row();
+
 CREATE FUNCTION _retention.purge_log_chain() RETURNS trigger
     LANGUAGE C AS 'MODULE_PATHNAME', 'retention_purge_log_chain';
 CREATE TRIGGER purge_log_chain BEFORE INSERT ON retention.purge_log

@@ -182,6 +182,19 @@ REVOKE ALL ON FUNCTION retention.audit_head() FROM PUBLIC;
 -- Section H: dump and restore of the audit chain and the secret
 -- ---------------------------------------------------------------------------------------------
 
+-- A row inserted into a single-row table replaces the one there: a restore loads the dumped
+-- head and secret over the ones CREATE EXTENSION made (docs/design.md, "Dump and restore").
+-- Same definitions as src/sql/purge_log.sql and src/sql/holds.sql. The chain trigger's
+-- handling of restored rows is in the library (retention_purge_log_chain).
+CREATE FUNCTION _retention.replace_single_row() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'retention_replace_single_row';
+CREATE TRIGGER audit_head_replace BEFORE INSERT ON _retention.audit_head
+    FOR EACH ROW EXECUTE FUNCTION _retention.replace_single_row();
+CREATE TRIGGER secret_replace BEFORE INSERT ON _retention.secret
+    FOR EACH ROW EXECUTE FUNCTION _retention.replace_single_row();
+-- as grants.sql does for every function of _retention
+REVOKE ALL ON FUNCTION _retention.replace_single_row() FROM PUBLIC;
+
 
 -- ---------------------------------------------------------------------------------------------
 -- Section I: policies and holds bound again by name after a restore
