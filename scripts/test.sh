@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite of retention on a fresh Debian 12 machine, as root:
 #   format check, -Werror build, C++ unit tests (ctest), pg_regress, pgTAP (pg_prove),
-#   the upgrade test from every released version, and the META.json / control version check.
+#   the upgrade test from every released version, the dump and restore round trip, and the
+#   META.json / control version check.
 # Installs what it needs, starts a throwaway cluster, and stops it at the end, also on failure.
 source "$(dirname "$0")/lib.sh"
 cd "$RETENTION_ROOT"
@@ -99,6 +100,7 @@ start_cluster "retention.enabled = off"
 step "pg_regress (make installcheck)" regress
 step "pgTAP (pg_prove)" bash scripts/pgtap.sh
 step "upgrade from every released version equals a fresh installation" bash test/upgrade/upgrade_test.sh
+step "dump and restore re-bind every policy and hold by name" bash test/restore/binding_roundtrip.sh
 step "crash recovery: kill -9 during a purge" bash test/crash/kill_backend.sh 3
 step "TAP tests (PostgreSQL::Test::Cluster: background worker)" bash scripts/tap.sh
 stop_cluster || true
