@@ -391,7 +391,7 @@ Rebind(int64 id, const char *name, Oid relid, Oid owner, StoredTrees *trees)
 	SPI_execute_with_args("SELECT binding->>'trigger', binding->>'keep_when', "
 	                      "(binding->'anonymize')::text, (binding->'fingerprint')::text "
 	                      "FROM _retention.policy WHERE id = $1 AND binding IS NOT NULL",
-	                      1, types, values, nullptr, true, 1);
+	                      1, types, values, nullptr, false, 1);
 	pg::Leave(scope);
 	if (SPI_processed != 1)
 	{
@@ -527,8 +527,9 @@ BindPolicy(int64 id, const char *name, Oid relid, Oid owner, StoredTrees *trees)
 	Oid types[1] = {INT8OID};
 	Datum values[1] = {Int64GetDatum(id)};
 	pg::Scope scope = pg::AsExtensionOwner();
+	/* not read-only: add_policy and alter_policy have just written the row */
 	SPI_execute_with_args("SELECT relid_oid FROM _retention.policy WHERE id = $1", 1, types, values,
-	                      nullptr, true, 1);
+	                      nullptr, false, 1);
 	pg::Leave(scope);
 	if (SPI_processed != 1)
 	{
@@ -579,7 +580,7 @@ BindStoredPolicy(int64 id)
 	SPI_execute_with_args("SELECT p.name, c.oid, c.relowner, p.trigger_bin, p.keep_when_bin, "
 	                      "p.anonymize_bin::text FROM _retention.policy AS p "
 	                      "JOIN pg_catalog.pg_class AS c ON c.oid = p.relid::oid WHERE p.id = $1",
-	                      1, types, values, nullptr, true, 1);
+	                      1, types, values, nullptr, false, 1);
 	pg::Leave(scope);
 	if (SPI_processed != 1)
 	{
