@@ -101,6 +101,7 @@ step "pg_regress (make installcheck)" regress
 step "pgTAP (pg_prove)" bash scripts/pgtap.sh
 step "upgrade from every released version equals a fresh installation" bash test/upgrade/upgrade_test.sh
 step "dump and restore keep the audit chain and the secret" bash test/restore/audit_roundtrip.sh
+step "dump and restore re-bind every policy and hold by name" bash test/restore/binding_roundtrip.sh
 step "crash recovery: kill -9 during a purge" bash test/crash/kill_backend.sh 3
 step "TAP tests (PostgreSQL::Test::Cluster: background worker)" bash scripts/tap.sh
 stop_cluster || true

@@ -1,6 +1,7 @@
 /*
  * policy_api.cpp: retention.add_policy, alter_policy and drop_policy.
  */
+#include "catalog/binding.hpp"
 #include "catalog/policy_store.hpp"
 #include "catalog/tenants.hpp"
 #include "pg/sql_function.hpp"
@@ -61,6 +62,15 @@ extern "C"
 		retention::catalog::ResetTenantRetain(
 		    PG_ARGISNULL(0) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(0)),
 		    PG_ARGISNULL(1) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(1)));
+		PG_RETURN_VOID();
+	}
+
+	/* _retention.bind_policy(id): internal (the upgrade from 0.1.0 binds every policy by name). */
+	RETENTION_SQL_FUNCTION(retention_bind_policy)
+	{
+		SPI_connect();
+		retention::catalog::BindStoredPolicy(PG_GETARG_INT64(0));
+		SPI_finish();
 		PG_RETURN_VOID();
 	}
 }

@@ -148,15 +148,16 @@ CheckVars(Node *node, VarCheck *check)
 
 char *
 CompileExpression(Relation rel, const char *text, ExpressionRole role, const char *what,
-                  AttrNumber target, AttrNumber *bare_column)
+                  AttrNumber target, AttrNumber *bare_column, const char *alias)
 {
 	const char *source = nullptr;
 	Node *raw = ParseSingleExpression(text, what, &source);
 
 	ParseState *pstate = make_parsestate(nullptr);
 	pstate->p_sourcetext = source;
-	ParseNamespaceItem *item =
-	    addRangeTableEntryForRelation(pstate, rel, AccessShareLock, nullptr, false, true);
+	ParseNamespaceItem *item = addRangeTableEntryForRelation(
+	    pstate, rel, AccessShareLock, alias != nullptr ? makeAlias(alias, NIL) : nullptr, false,
+	    true);
 	addNSItemToQuery(pstate, item, true, true, true);
 
 	Node *expr = transformExpr(pstate, raw, EXPR_KIND_WHERE);

@@ -27,9 +27,10 @@ enum class ExpressionRole
  * Parses and analyses `text` over relation `rel` (opened by the caller). For ASSIGN, `target`
  * is the column's attribute number. Returns nodeToString() of the analysed expression; sets
  * *bare_column to the column number when the expression is a plain column reference, else 0.
+ * `alias`: the name the text uses for the relation (nullptr: its own name).
  */
 char *CompileExpression(Relation rel, const char *text, ExpressionRole role, const char *what,
-                        AttrNumber target, AttrNumber *bare_column);
+                        AttrNumber target, AttrNumber *bare_column, const char *alias = nullptr);
 
 /*
  * SQL text for a stored tree, with column references unqualified or qualified by `alias`,

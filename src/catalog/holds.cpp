@@ -168,7 +168,7 @@ ReadHeldRows(Oid relid, const char *alias)
 {
 	const pg::Scope scope = pg::AsExtensionOwner();
 	/* not read-only: a fresh snapshot, taken after LockHolds() was granted */
-	if (SPI_execute("SELECT id, relid, tenant, subject FROM _retention.hold "
+	if (SPI_execute("SELECT id, relid::oid, tenant, subject FROM _retention.hold "
 	                "WHERE released_at IS NULL ORDER BY id",
 	                false, 0) != SPI_OK_SELECT)
 	{
@@ -200,7 +200,7 @@ ReadHeldRows(Oid relid, const char *alias)
 		if (SPI_execute_with_args(
 		        "SELECT array_agg(DISTINCT tenant_column::text) FILTER (WHERE tenant_column IS NOT "
 		        "NULL), array_agg(DISTINCT subject_column::text) FILTER (WHERE subject_column IS "
-		        "NOT NULL) FROM _retention.policy WHERE relid_oid = $1",
+		        "NOT NULL) FROM _retention.policy WHERE relid::oid = $1",
 		        1, types, values, nullptr, true, 1) != SPI_OK_SELECT ||
 		    SPI_processed != 1)
 		{
@@ -265,7 +265,7 @@ PlaceHold(const char *reason, const char *policy_name, const char *tenant, const
 	{
 		Oid types[1] = {TEXTOID};
 		Datum values[1] = {CStringGetTextDatum(policy_name)};
-		SPI_execute_with_args("SELECT id, relid_oid, relation_name FROM _retention.policy "
+		SPI_execute_with_args("SELECT id, relid::oid, relation_name FROM _retention.policy "
 		                      "WHERE name = $1",
 		                      1, types, values, nullptr, true, 1);
 		if (SPI_processed != 1)

@@ -6,6 +6,8 @@
  * the extension's owner with a pinned search_path (pg::AsExtensionOwner).
  */
 #include "catalog/policy_store.hpp"
+
+#include "catalog/binding.hpp"
 #include "catalog/tenants.hpp"
 
 #include "catalog/cutoff_range.hpp"
@@ -550,6 +552,7 @@ AddPolicy(PolicyInput *input)
 	    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	LogChange(id, name, "policy", nullptr, "created", nullptr, 1, changed_by);
 	pg::Leave(scope);
+	BindStoredPolicy(id);
 	SPI_finish();
 	return id;
 }
@@ -735,6 +738,10 @@ AlterPolicy(const char *name, const PolicyInput *changes)
 		                      2, schedule_types, schedule_values, nullptr, false, 0);
 	}
 	pg::Leave(scope);
+	if (changed > 0 && !relation_gone)
+	{
+		BindStoredPolicy(id);
+	}
 	SPI_finish();
 }
 

@@ -3,6 +3,7 @@
  */
 #include "purge/policy_target.hpp"
 
+#include "catalog/binding.hpp"
 #include "catalog/expression.hpp"
 #include "catalog/holds.hpp"
 #include "catalog/relation_rules.hpp"
@@ -180,6 +181,13 @@ PrepareTarget(PolicyTarget *target)
 		catalog::CheckPolicyRelation(target->archive_to, catalog::RelationUse::RUN_ARCHIVE,
 		                             target->name);
 	}
+	/* after a restore the trees are bound again by name; elsewhere their names are kept */
+	catalog::StoredTrees trees = {target->trigger_bin, target->keep_when_bin,
+	                              target->anonymize_bin};
+	catalog::BindPolicy(target->id, target->name, target->relid, target->owner, &trees);
+	target->trigger_bin = trees.trigger_bin;
+	target->keep_when_bin = trees.keep_when_bin;
+	target->anonymize_bin = trees.anonymize_bin;
 	char *what = psprintf("trigger of policy \"%s\"", target->name);
 	const pg::Scope scope = pg::Enter(GetUserId(), false, nullptr);
 	target->trigger_sql =

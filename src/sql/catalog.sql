@@ -6,6 +6,12 @@
 -- _retention.policy: one row per policy. Expressions are stored twice: as written (for people)
 -- and as analysed node trees bound to column numbers (for runs), so renaming a column is
 -- harmless and a dropped or retyped column is detected instead of binding to another one.
+-- Those trees hold OIDs and column numbers, which a pg_dump / pg_restore changes: `binding`
+-- keeps the expressions deparsed with current names and a fingerprint of the columns and
+-- functions they name, `binding_relations` the other relations they read (regclass: dumped by
+-- name). relid (regclass, dumped by name) differing from relid_oid marks a restored policy,
+-- whose trees are then parsed again by name and checked against the fingerprint
+-- (src/catalog/binding.hpp).
 CREATE SEQUENCE _retention.policy_id_seq;
 
 CREATE TABLE _retention.policy (
@@ -39,6 +45,8 @@ CREATE TABLE _retention.policy (
     version            int NOT NULL DEFAULT 1,
     created_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
     created_by         text NOT NULL DEFAULT CURRENT_USER,
+    binding            jsonb,
+    binding_relations  regclass[],
     CONSTRAINT policy_name_key UNIQUE (name),
     CONSTRAINT policy_action_check CHECK (action IN ('delete', 'anonymize')),
     CONSTRAINT policy_batch_size_check CHECK (batch_size >= 1),
@@ -46,6 +54,13 @@ CREATE TABLE _retention.policy (
     CONSTRAINT policy_version_check CHECK (version >= 1)
 );
 COMMENT ON TABLE _retention.policy IS 'retention policies (internal; read retention.policies)';
+
+-- Binds policy `id` by name (keeps its binding up to date, or binds it again after a restore).
+CREATE FUNCTION _retention.bind_policy(id bigint) RETURNS void
+    LANGUAGE C VOLATILE STRICT AS 'MODULE_PATHNAME', 'retention_bind_policy';
+COMMENT ON FUNCTION _retention.bind_policy(bigint) IS
+    'internal: binds the policy''s expressions by name (keeps what a restore needs to bind them again)';
+REVOKE ALL ON FUNCTION _retention.bind_policy(bigint) FROM PUBLIC;
 
 -- _retention.policy_state: the mutable run state of each policy (not part of the audit).
 CREATE TABLE _retention.policy_state (

@@ -2,7 +2,8 @@
 --
 -- _retention.hold: one row per hold, never deleted (released holds keep their history). A hold
 -- covers the rows matching all of its non-NULL scopes: the relation of a policy (captured when
--- the hold is placed, so it outlives the policy), a tenant, a subject. Runs lock this table in
+-- the hold is placed, so it outlives the policy; regclass, so that pg_dump writes it by name),
+-- a tenant, a subject. Runs lock this table in
 -- SHARE mode for each unit of work and read the active holds under that lock; placing or
 -- releasing a hold writes it, so it waits for the units in flight and the next ones see it.
 CREATE SEQUENCE _retention.hold_id_seq;
@@ -12,7 +13,7 @@ CREATE TABLE _retention.hold (
     reason      text NOT NULL,
     policy_id   bigint,
     policy_name text,
-    relid       oid,
+    relid       regclass,
     relation    text,
     tenant      text,
     subject     text,

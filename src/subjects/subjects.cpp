@@ -71,9 +71,9 @@ List *
 SubjectRelations(const char *subject)
 {
 	const pg::Scope scope = pg::AsExtensionOwner();
-	if (SPI_execute("SELECT relid_oid, array_agg(DISTINCT subject_column::text), min(priority) "
+	if (SPI_execute("SELECT relid::oid, array_agg(DISTINCT subject_column::text), min(priority) "
 	                "FROM _retention.policy WHERE subject_column IS NOT NULL "
-	                "GROUP BY relid_oid",
+	                "GROUP BY relid::oid",
 	                true, 0) != SPI_OK_SELECT)
 	{
 		elog(ERROR, "reading the policies' subject columns failed");

@@ -200,6 +200,35 @@ REVOKE ALL ON FUNCTION _retention.replace_single_row() FROM PUBLIC;
 -- Section I: policies and holds bound again by name after a restore
 -- ---------------------------------------------------------------------------------------------
 
+-- Beside the trees (OIDs, column numbers) each policy keeps its expressions by name and a
+-- fingerprint of what they name (src/catalog/binding.hpp); holds keep their relation as a
+-- regclass, which pg_dump writes by name.
+ALTER TABLE _retention.policy ADD COLUMN binding jsonb;
+ALTER TABLE _retention.policy ADD COLUMN binding_relations regclass[];
+ALTER TABLE _retention.hold ALTER COLUMN relid TYPE pg_catalog.regclass;
+
+CREATE FUNCTION _retention.bind_policy(id bigint) RETURNS void
+    LANGUAGE C VOLATILE STRICT AS 'MODULE_PATHNAME', 'retention_bind_policy';
+COMMENT ON FUNCTION _retention.bind_policy(bigint) IS
+    'internal: binds the policy''s expressions by name (keeps what a restore needs to bind them again)';
+REVOKE ALL ON FUNCTION _retention.bind_policy(bigint) FROM PUBLIC;
+
+-- Backfill: every policy whose trees still fit its relation gets its binding now; one that no
+-- longer fits (a dropped or retyped column) keeps failing visibly on its runs, as in 0.1.0.
+DO $bind$
+DECLARE
+    policy_id bigint;
+BEGIN
+    FOR policy_id IN SELECT p.id FROM _retention.policy AS p ORDER BY p.id LOOP
+        BEGIN
+            PERFORM _retention.bind_policy(policy_id);
+        EXCEPTION WHEN OTHERS THEN
+            NULL;
+        END;
+    END LOOP;
+END
+$bind$;
+
 
 -- ---------------------------------------------------------------------------------------------
 -- Views: recreated last, as src/sql/views.sql defines them in 0.2.0
