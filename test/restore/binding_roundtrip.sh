@@ -232,6 +232,7 @@ q "$src" "ALTER TABLE sessions RENAME COLUMN ended_at TO tmp; ALTER TABLE sessio
     ALTER TABLE sessions RENAME COLUMN tmp TO last_activity_at" >/dev/null
 pg_dump -Fc -d "$src" -f "$work/swapped.dump"
 cp "$work/swapped.dump" "$work/src.dump"
+src_head=$(q "$src" "SELECT last_id || ',' || coalesce(encode(last_hash, 'hex'), '') FROM _retention.audit_head")
 check "restore of a dump with swapped column names" restore "$PGHOST" "$PGPORT" restore_swapped custom
 out=$(q restore_swapped "SELECT * FROM retention.preview('p_sessions')" 2>&1)
 check "swapped column names since the last use fail visibly, never bind to the other column" \
