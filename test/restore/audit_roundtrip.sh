@@ -191,18 +191,17 @@ SQL
 			<= $source_hold_id THEN 'hold-id-reused' END,
 		CASE WHEN (SELECT subject_digest FROM retention.purge_log WHERE kind = 'hold'
 			 ORDER BY id DESC LIMIT 1) IS DISTINCT FROM '$source_digest_s2' THEN 'hold-digest' END,
-		CASE WHEN EXISTS (SELECT FROM retention.purge_log WHERE id > $source_head_id
-			 AND kind = 'erasure' AND subject_digest IS DISTINCT FROM '$source_digest_s3')
-			THEN 'erasure-digest' END,
+		CASE WHEN NOT EXISTS (SELECT FROM retention.purge_log WHERE id > $source_head_id
+			 AND kind = 'erasure' AND subject_digest = '$source_digest_s3'
+			 AND rows_affected > 0) THEN 'erasure-row' END,
 		CASE WHEN NOT EXISTS (SELECT FROM retention.purge_log WHERE id > $source_head_id
 			AND run_id IS NOT NULL) THEN 'no-run-row' END)" 2>&1)
 	if [ "$rc" != 0 ] || [ -n "$out" ]; then
 		result=FAIL
 		notes+=("after restore: exit $rc, failed: $out; $(grep -i -m 2 'error' "$work/after.out" | tr '\n' ' ')")
 	fi
-	# An erasure writes its row only for relations its policies are bound to: until policies
-	# are bound again by name after a restore, a restore that changed the tables' OIDs leaves
-	# it nothing to erase, and the line says so.
+	# the erasure found the subject's rows in the restored tables (policies are bound again by
+	# name) and wrote its row with the source's digest; the line shows how many
 	local erased
 	erased=$(psql_q "${conn[@]}" -d "$db" -At -c "SELECT count(*) FROM retention.purge_log
 		WHERE id > $source_head_id AND kind = 'erasure'" 2>&1)
