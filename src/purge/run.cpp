@@ -1971,6 +1971,27 @@ EndFailedRun(Run *run, int64 id)
 }
 
 /*
+ * EndFailedRun, and if that itself is ended by an error (an interrupt while the failure is
+ * recorded, a commit of the record that fails), the run lock let go of before the error goes
+ * on: a session lock outlives the transaction, and the session may live on for days (a pooled
+ * connection), its policy skipped as already running by every other run meanwhile.
+ */
+void
+EndFailedRunOrUnlock(Run *run, int64 id)
+{
+	PG_TRY();
+	{
+		EndFailedRun(run, id);
+	}
+	PG_CATCH();
+	{
+		UnlockRun(run);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
  * Runs policy `id` unless another session is running it. An error anywhere in the run ends it
  * as failed (EndFailedRun) and returns normally: the caller goes on with the next policy.
  * Only trivially destructible locals: this frame holds the boundary's PG_TRY.
@@ -2000,7 +2021,7 @@ RunOne(int64 id, bool nonatomic, const char *invoked_by, MemoryContext parent)
 	}
 	PG_CATCH();
 	{
-		EndFailedRun(run, id);
+		EndFailedRunOrUnlock(run, id);
 	}
 	PG_END_TRY();
 	UnlockRun(run);

@@ -75,5 +75,55 @@ is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM retention.purge_log WHERE policy_name = 'pw' AND status <> 'ok'}),
 	'0', 'the skipped run wrote no audit row');
 
+# An interrupt while a failed run is being recorded (here: the run's end waits for a row lock
+# until lock_timeout, then recording the failure waits again and is cancelled) must not leave
+# the session holding the run lock: the session lives on (a pooled connection may live for
+# days), and while it holds the lock every other run of the policy, the worker's too, skips.
+$node->safe_psql('postgres', q{
+	CREATE TABLE x (id int, at timestamptz NOT NULL);
+	INSERT INTO x SELECT g, now() - interval '10 days' FROM generate_series(1, 10) g;
+	CREATE TRIGGER x_slow BEFORE DELETE ON x FOR EACH ROW EXECUTE FUNCTION slow();
+	SELECT retention.add_policy('px', 'x', 'at', '1 day', batch_size => 5);
+});
+my $px = $node->safe_psql('postgres', "SELECT id FROM _retention.policy WHERE name = 'px'");
+my $runner = $node->background_psql('postgres', on_error_stop => 0);
+my $runner_pid = $runner->query_safe('SELECT pg_backend_pid()');
+$runner->query_until(qr/start/, q{
+	\echo start
+	SET lock_timeout = '3s';
+	CALL retention.run('px');
+});
+ok($node->poll_query_until('postgres',
+	"SELECT last_status = 'running' FROM retention.policies WHERE name = 'px'"), 'px is running');
+my $blocker = $node->background_psql('postgres');
+$blocker->query_safe("BEGIN; SELECT FROM _retention.policy_state WHERE policy_id = $px FOR UPDATE");
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_locks WHERE pid = $runner_pid AND NOT granted"),
+	'the run waits for the policy state');
+my $first_wait = $node->safe_psql('postgres',
+	"SELECT waitstart FROM pg_locks WHERE pid = $runner_pid AND NOT granted");
+ok($node->poll_query_until('postgres', qq{
+	SELECT count(*) = 1 FROM pg_locks WHERE pid = $runner_pid AND NOT granted
+	AND waitstart > '$first_wait'}),
+	'after lock_timeout, recording the failure waits again');
+$node->safe_psql('postgres', "SELECT pg_cancel_backend($runner_pid)");
+ok($node->poll_query_until('postgres',
+	"SELECT state = 'idle' FROM pg_stat_activity WHERE pid = $runner_pid"),
+	'the cancelled session is idle');
+$blocker->query_safe('ROLLBACK');
+$blocker->quit;
+is($runner->query('SELECT 1'), '1', 'the cancelled session lives on');
+is($node->safe_psql('postgres',
+	"SELECT count(*) FROM pg_locks WHERE pid = $runner_pid AND locktype = 'advisory'"),
+	'0', 'it holds no run lock');
+$node->safe_psql('postgres',
+	"INSERT INTO x SELECT g, now() - interval '10 days' FROM generate_series(11, 15) g");
+($ret, $stdout, $stderr) = $node->psql('postgres', "CALL retention.run('px')");
+unlike($stderr, qr/already running/, 'the next run of px is not skipped');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM x'), '0', 'and purges its expired rows');
+is($node->safe_psql('postgres', "SELECT last_status FROM retention.policies WHERE name = 'px'"),
+	'ok', 'px ends ok');
+$runner->quit;
+
 $node->stop;
 done_testing();
