@@ -12,6 +12,7 @@ extern "C"
 #include "commands/extension.h"
 #include "utils/fmgroids.h"
 #include "utils/guc_tables.h"
+#include "utils/varlena.h"
 }
 
 namespace retention::pg
@@ -179,12 +180,44 @@ OwnerSearchPath(Oid role)
 	return path != nullptr ? path : ServerSearchPath();
 }
 
+namespace
+{
+
+/*
+ * `path` with pg_temp searched last, unless it places pg_temp itself. A new session of the
+ * owner has no temporary tables; this session's are its caller's, and a path that does not
+ * name pg_temp would have them searched first, so that the caller's temporary table (granted
+ * to the owner) stood in for the owner's table of the same name in the owner's triggers.
+ */
+const char *
+TempSchemaLast(const char *path)
+{
+	char *copy = pstrdup(path);
+	List *names = NIL;
+	if (!SplitIdentifierString(copy, ',', &names))
+	{
+		return path; /* set_config_option reports it */
+	}
+	ListCell *cell;
+	foreach (cell, names)
+	{
+		if (strcmp(static_cast<const char *>(lfirst(cell)), "pg_temp") == 0)
+		{
+			return path;
+		}
+	}
+	return names == NIL ? "pg_temp" : psprintf("%s, pg_temp", path);
+}
+
+} // namespace
+
 Scope
 AsRelationOwner(Oid owner, const char *search_path, const char *timezone, int extra_context)
 {
+	const char *path = TempSchemaLast(search_path);
 	const Scope scope = Enter(owner, true, timezone, extra_context);
-	(void)set_config_option("search_path", search_path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-	                        true, 0, false);
+	(void)set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
+	                        0, false);
 	return scope;
 }
 

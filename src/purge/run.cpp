@@ -64,8 +64,24 @@ namespace retention::purge
 namespace
 {
 
-/* Advisory lock space of policy runs: (RUN_LOCK_KEY, policy id). */
-constexpr int32 RUN_LOCK_KEY = 0x52544e31;
+/*
+ * The run lock of a policy: a session lock with the tag of an advisory lock (database,
+ * RUN_LOCK_KEY, policy id, RUN_LOCK_KIND), as pg_locks shows it (_retention.run_is_live()
+ * reads it there). pg_advisory_lock() and its kin only ever take kinds 1 (one bigint key) and
+ * 2 (two int keys): kind 3 is out of reach of SQL, so no other session can hold a policy's
+ * run lock and make its runs skip as "already running".
+ */
+constexpr uint32 RUN_LOCK_KEY = 0x52544e31;
+constexpr uint16 RUN_LOCK_KIND = 3;
+
+LOCKTAG
+RunLockTag(int64 policy_id)
+{
+	LOCKTAG tag;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, RUN_LOCK_KEY, static_cast<uint32>(policy_id),
+	                     RUN_LOCK_KIND);
+	return tag;
+}
 
 /* State of one run of one policy. Plain data only: errors longjmp over these frames. */
 struct Run
@@ -1853,9 +1869,8 @@ RunLocked(Run *run)
 bool
 LockRun(Run *run)
 {
-	const Datum lock_key = Int32GetDatum(RUN_LOCK_KEY);
-	const Datum policy_key = Int32GetDatum(static_cast<int32>(run->target.id));
-	if (!DatumGetBool(DirectFunctionCall2(pg_try_advisory_lock_int4, lock_key, policy_key)))
+	const LOCKTAG tag = RunLockTag(run->target.id);
+	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
 	{
 		ereport(NOTICE, (errmsg("policy \"%s\" is already running; skipped", run->target.name)));
 		return false;
@@ -1869,8 +1884,8 @@ UnlockRun(Run *run)
 {
 	if (run->locked)
 	{
-		(void)DirectFunctionCall2(pg_advisory_unlock_int4, Int32GetDatum(RUN_LOCK_KEY),
-		                          Int32GetDatum(static_cast<int32>(run->target.id)));
+		const LOCKTAG tag = RunLockTag(run->target.id);
+		(void)LockRelease(&tag, ExclusiveLock, true);
 		run->locked = false;
 	}
 }
@@ -1956,6 +1971,27 @@ EndFailedRun(Run *run, int64 id)
 }
 
 /*
+ * EndFailedRun, and if that itself is ended by an error (an interrupt while the failure is
+ * recorded, a commit of the record that fails), the run lock let go of before the error goes
+ * on: a session lock outlives the transaction, and the session may live on for days (a pooled
+ * connection), its policy skipped as already running by every other run meanwhile.
+ */
+void
+EndFailedRunOrUnlock(Run *run, int64 id)
+{
+	PG_TRY();
+	{
+		EndFailedRun(run, id);
+	}
+	PG_CATCH();
+	{
+		UnlockRun(run);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
  * Runs policy `id` unless another session is running it. An error anywhere in the run ends it
  * as failed (EndFailedRun) and returns normally: the caller goes on with the next policy.
  * Only trivially destructible locals: this frame holds the boundary's PG_TRY.
@@ -1985,7 +2021,7 @@ RunOne(int64 id, bool nonatomic, const char *invoked_by, MemoryContext parent)
 	}
 	PG_CATCH();
 	{
-		EndFailedRun(run, id);
+		EndFailedRunOrUnlock(run, id);
 	}
 	PG_END_TRY();
 	UnlockRun(run);

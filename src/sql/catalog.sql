@@ -99,9 +99,9 @@ CREATE TABLE _retention.run (
 CREATE INDEX run_running_idx ON _retention.run (policy_id) WHERE status = 'running';
 
 -- Whether the run of policy `policy_id` in backend `pid` is still in progress: that backend
--- holds the policy's run lock (the session advisory lock (0x52544e31, policy id) taken by
--- purge/run.cpp, RUN_LOCK_KEY) for as long as the run lasts. A backend that died, or one
--- that has moved on, holds no such lock.
+-- holds the policy's run lock (a session lock tagged as advisory lock (0x52544e31, policy id)
+-- of kind 3, which no SQL function takes, see purge/run.cpp, RUN_LOCK_KEY) for as long as the
+-- run lasts. A backend that died, or one that has moved on, holds no such lock.
 CREATE FUNCTION _retention.run_is_live(policy_id bigint, pid int)
 RETURNS boolean
 LANGUAGE sql STABLE
@@ -112,7 +112,7 @@ AS $$
         WHERE k.locktype OPERATOR(pg_catalog.=) 'advisory'
           AND k.classid OPERATOR(pg_catalog.=) 1381256753::pg_catalog.oid
           AND k.objid OPERATOR(pg_catalog.=) ($1 OPERATOR(pg_catalog.%) 4294967296)::pg_catalog.oid
-          AND k.objsubid OPERATOR(pg_catalog.=) 2::pg_catalog.int2
+          AND k.objsubid OPERATOR(pg_catalog.=) 3::pg_catalog.int2
           AND k.pid OPERATOR(pg_catalog.=) $2
           AND k.granted)
 $$;

@@ -65,7 +65,7 @@ AS $$
         WHERE k.locktype OPERATOR(pg_catalog.=) 'advisory'
           AND k.classid OPERATOR(pg_catalog.=) 1381256753::pg_catalog.oid
           AND k.objid OPERATOR(pg_catalog.=) ($1 OPERATOR(pg_catalog.%) 4294967296)::pg_catalog.oid
-          AND k.objsubid OPERATOR(pg_catalog.=) 2::pg_catalog.int2
+          AND k.objsubid OPERATOR(pg_catalog.=) 3::pg_catalog.int2
           AND k.pid OPERATOR(pg_catalog.=) $2
           AND k.granted)
 $$;
