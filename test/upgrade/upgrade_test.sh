@@ -8,12 +8,13 @@
 #  B. With the release's own library, built from its release commit into a private copy of the
 #     PostgreSQL installation (the shared one is never touched): fill the catalogs with policies
 #     of every kind, overrides, holds and real runs (deletes, anonymisation, partition drops,
-#     archiving, an erasure), stop, install this library, start, update. Then: the same
-#     fingerprint as a fresh installation (test/upgrade/fingerprint.sql: member objects,
-#     columns, constraints, functions, views, grants, comments), every row of the release's
-#     tables and views kept (the purge_log rows identical, the secret, the sequences), the same
-#     preview, verify_audit() ok, and a run after the update that removes what the preview said
-#     and chains onto the old log.
+#     archiving, an erasure, a run killed by kill -9 mid-way), stop, install this library,
+#     start, update. Then: the same fingerprint as a fresh installation
+#     (test/upgrade/fingerprint.sql: member objects, columns, constraints, functions, views,
+#     grants, comments), every row of the release's tables and views kept (the purge_log rows
+#     identical, the secret, the sequences; only the killed run now shows as interrupted), the
+#     same preview, verify_audit() ok, and a run after the update that removes what the preview
+#     said and chains onto the old log.
 #  C. The whole pgTAP suite with every test database made by installing the release and updating
 #     (scripts/pgtap.sh, RETENTION_TAP_INSTALL=upgrade-from-VERSION).
 #
@@ -383,9 +384,59 @@ list_relations()
 		GROUP BY c.oid ORDER BY 1" >"$work/relations"
 }
 
+# A run of the release's killed by kill -9 after its first batch: a crash during a run, left as
+# the release's library leaves it ('running', with the pid of a process that is gone). Prints
+# the run's id.
+interrupt_a_run()
+{
+	local db=$1 pid i
+	psql_q -d "$db" >/dev/null <<'SQL' || return 1
+CREATE TABLE slow_switch (on_ boolean);
+INSERT INTO slow_switch VALUES (true);
+CREATE FUNCTION slow_keep(id bigint) RETURNS boolean LANGUAGE sql AS
+$$ SELECT CASE WHEN EXISTS (SELECT FROM public.slow_switch) THEN pg_sleep(0.1) IS NULL ELSE false END $$;
+CREATE TABLE slow (id bigint PRIMARY KEY, at timestamptz);
+INSERT INTO slow SELECT g, now() - interval '2 years' FROM generate_series(1, 40) g;
+SELECT retention.add_policy('slow', 'slow', 'at', '1 year', keep_when => 'slow_keep(id)', batch_size => 5);
+SQL
+	psql -X -q -d "$db" -c "CALL retention.run('slow')" >/dev/null 2>&1 &
+	for i in $(seq 1 300); do
+		pid=$(psql_q -d "$db" -At -c "SELECT s.running_pid FROM _retention.policy_state AS s
+			JOIN _retention.policy AS p ON p.id = s.policy_id
+			WHERE p.name = 'slow' AND s.last_status = 'running'
+			  AND EXISTS (SELECT FROM retention.purge_log WHERE policy_name = 'slow')")
+		[ -n "$pid" ] && break
+		sleep 0.1
+	done
+	[ -n "$pid" ] && kill -9 "$pid" || return 1
+	wait
+	# the server restarts after the crash
+	for i in $(seq 1 300); do
+		psql -X -d "$db" -At -c 'SELECT 1' >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	psql_q -d "$db" -At -c 'DELETE FROM slow_switch' -c "SELECT s.last_run_id
+		FROM _retention.policy_state AS s JOIN _retention.policy AS p ON p.id = s.policy_id
+		WHERE p.name = 'slow' AND s.last_status = 'running'"
+}
+
+# expect REL KEYCOL KEY COL VALUE: in the rows of REL expected after the update (the release's
+# rows, $work/expected/REL), the row whose KEYCOL is KEY has VALUE in COL.
+expect()
+{
+	local rel=$1 cols keyn coln
+	cols=$(awk -v r="$rel" '$1 == r { $1 = ""; print }' "$work/relations" | tr -d ' ' | tr ',' ' ')
+	keyn=$(echo "$cols" | tr ' ' '\n' | grep -nx "$2" | cut -d: -f1)
+	coln=$(echo "$cols" | tr ' ' '\n' | grep -nx "$4" | cut -d: -f1)
+	[ -n "$keyn" ] && [ -n "$coln" ] || return 1
+	awk -F'|' -v OFS='|' -v k="$keyn" -v key="$3" -v c="$coln" -v v="$5" \
+		'$k == key { $c = v } { print }' "$work/expected/$rel" >"$work/expected/$rel.new" &&
+		mv "$work/expected/$rel.new" "$work/expected/$rel"
+}
+
 old_library()
 {
-	local from=$1 commit=$2 db=upgrade_real_${1//./_} t0=$SECONDS as_of rel
+	local from=$1 commit=$2 db=upgrade_real_${1//./_} t0=$SECONDS as_of rel interrupted
 	private_pg || {
 		check "release $from: a private copy of the PostgreSQL installation" false
 		return
@@ -425,6 +476,9 @@ old_library()
 		"$(psql_q -d "$db" -At -c "SELECT pg_catalog.string_agg(DISTINCT kind, ',' ORDER BY kind)
 			FROM retention.purge_log WHERE rows_affected > 0")/$(psql_q -d "$db" -At -c \
 			'SELECT count(*) > 0 FROM logins_archive')" anonymize,delete,drop_partition,erasure,export/t
+	interrupted=$(interrupt_a_run "$db")
+	check "release $from: a run killed by kill -9 after its first batch, left running" \
+		[ -n "$interrupted" ]
 	as_of=$(psql_q -d "$db" -At -c 'SELECT now()')
 	list_relations "$db" && snapshot "$db" "$work/before" "$as_of" || {
 		check "release $from: a snapshot of its installation" false
@@ -449,8 +503,17 @@ old_library()
 	check "release $from: the upgraded objects equal a fresh installation's (fingerprint)" \
 		compare_fingerprint "$db" "$work/fresh-private.txt"
 	snapshot "$db" "$work/after" "$as_of"
+	# What the update changes on purpose: the run the release left 'running' after the crash is
+	# shown as interrupted (its last run carried into _retention.run, and the liveness test)
+	rm -rf "$work/expected" && cp -r "$work/before" "$work/expected" &&
+		expect retention.policies name slow last_status interrupted &&
+		expect retention.audit run_id "$interrupted" status interrupted &&
+		expect retention.daily_summary policy_name slow failures 1
+	check "release $from: the run it left running shows as interrupted after the update" \
+		[ "$(psql_q -d "$db" -At -c "SELECT a.status || '/' || p.last_status FROM retention.audit AS a,
+			retention.policies AS p WHERE a.run_id = 0$interrupted AND p.name = 'slow'")" = interrupted/interrupted ]
 	for rel in $(cut -d' ' -f1 "$work/relations") sequences partitions; do
-		check "release $from: $rel kept row for row" diff -u "$work/before/$rel" "$work/after/$rel"
+		check "release $from: $rel kept row for row" diff -u "$work/expected/$rel" "$work/after/$rel"
 	done
 	check "release $from: this library previews what $from's previewed" \
 		diff -u "$work/before/preview" "$work/after/preview"
