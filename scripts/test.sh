@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test suite of retention on a fresh Debian 12 machine, as root:
 #   format check, -Werror build, C++ unit tests (ctest), pg_regress, pgTAP (pg_prove),
-#   the upgrade test from every released version, the dump and restore round trip, and the
-#   META.json / control version check.
+#   the upgrade test from every released version (with this library and with the release's own,
+#   built from git history, and the pgTAP suite against upgraded databases), the dump and
+#   restore round trips, the TAP tests of the worker, and the META.json / control version check.
 # Installs what it needs, starts a throwaway cluster, and stops it at the end, also on failure.
 source "$(dirname "$0")/lib.sh"
 cd "$RETENTION_ROOT"
 
 install_packages clang-format clang-tidy libgtest-dev postgresql-$PG_MAJOR-cron postgresql-$PG_MAJOR-pgtap \
-	libtap-parser-sourcehandler-pgtap-perl libipc-run-perl python3
+	libtap-parser-sourcehandler-pgtap-perl libipc-run-perl python3 git
 
 passed=0
 failed=0
