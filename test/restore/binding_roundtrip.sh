@@ -149,11 +149,12 @@ runuser -u postgres -- "$PG_BIN/initdb" -D "$fresh_data" -A trust -E UTF8 --loca
 runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$fresh_data" -l "$work/fresh.log" -w -t 60 start >/dev/null ||
 	{ echo "not ok - fresh cluster"; exit 1; }
 
-# restore TARGET_HOST TARGET_PORT DB FORMAT: a new database holding other objects first, then
-# the dump.
+# restore TARGET_HOST TARGET_PORT DB FORMAT [single]: a new database holding other objects
+# first, then the dump (with "single", in one transaction).
 restore()
 {
-	local host=$1 port=$2 db=$3 format=$4 log=$work/$3.log
+	local host=$1 port=$2 db=$3 format=$4 log=$work/$3.log single=()
+	[ "${5:-}" = single ] && single=(--single-transaction)
 	PGHOST=$host PGPORT=$port dropdb --if-exists "$db" >/dev/null 2>&1
 	PGHOST=$host PGPORT=$port createdb "$db" || return 1
 	# other objects first, so that the restored ones get other OIDs (and, without the dropped
@@ -164,10 +165,11 @@ restore()
         CREATE TABLE filler_c (a int, b int, c int); DROP TABLE filler_b;" || return 1
 	# zero errors: stop at the first one
 	if [ "$format" = custom ]; then
-		PGHOST=$host PGPORT=$port pg_restore --exit-on-error -d "$db" "$work/src.dump" >"$log" 2>&1
+		PGHOST=$host PGPORT=$port pg_restore --exit-on-error "${single[@]}" -d "$db" \
+			"$work/src.dump" >"$log" 2>&1
 	else
-		PGHOST=$host PGPORT=$port psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$work/src.sql" \
-			>"$log" 2>&1
+		PGHOST=$host PGPORT=$port psql -X -q -v ON_ERROR_STOP=1 "${single[@]}" -d "$db" \
+			-f "$work/src.sql" >"$log" 2>&1
 	fi || {
 		sed 's/^/    /' "$log"
 		return 1
@@ -185,11 +187,11 @@ restore()
         SELECT encode(key, 'hex') FROM _retention.secret")" "$src_key"
 }
 
-# target HOST PORT DB FORMAT: the checks on one restored database
+# target HOST PORT DB FORMAT WHERE [single]: the checks on one restored database
 target()
 {
-	local host=$1 port=$2 db=$3 format=$4 label="$4 format into $5"
-	check "restore ($label)" restore "$host" "$port" "$db" "$format" || return
+	local host=$1 port=$2 db=$3 format=$4 label="$4 format into $5${6:+, single transaction}"
+	check "restore ($label)" restore "$host" "$port" "$db" "$format" "${6:-}" || return
 	export PGHOST=$host PGPORT=$port
 	check "column numbers really differ ($label)" \
 		test "$(q "$db" "SELECT attnum FROM pg_attribute WHERE attrelid = 'events'::regclass AND attname = 'created_at'")" = 2
@@ -205,9 +207,13 @@ target()
 
 target "$PGHOST" "$PGPORT" restore_same_custom custom "the same cluster"
 target "$PGHOST" "$PGPORT" restore_same_plain plain "the same cluster"
+target "$PGHOST" "$PGPORT" restore_same_custom_1 custom "the same cluster" single
+target "$PGHOST" "$PGPORT" restore_same_plain_1 plain "the same cluster" single
 saved_host=$PGHOST saved_port=$PGPORT
 target "$work" "$fresh_port" restore_fresh_custom custom "a fresh cluster"
 target "$work" "$fresh_port" restore_fresh_plain plain "a fresh cluster"
+target "$work" "$fresh_port" restore_fresh_custom_1 custom "a fresh cluster" single
+target "$work" "$fresh_port" restore_fresh_plain_1 plain "a fresh cluster" single
 export PGHOST=$saved_host PGPORT=$saved_port
 
 # After a restore, renaming stays harmless; a dropped or retyped column fails visibly.
@@ -238,7 +244,7 @@ out=$(q restore_swapped "SELECT * FROM retention.preview('p_sessions')" 2>&1)
 check "swapped column names since the last use fail visibly, never bind to the other column" \
 	grep -q "cannot be bound again" <<<"$out"
 
-for db in restore_same_custom restore_same_plain restore_swapped; do
+for db in restore_same_custom restore_same_plain restore_same_custom_1 restore_same_plain_1 restore_swapped; do
 	dropdb --if-exists "$db" >/dev/null 2>&1
 done
 dropdb --if-exists "$src" >/dev/null 2>&1
