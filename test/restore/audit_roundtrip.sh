@@ -13,6 +13,8 @@
 # Policies use bare columns only: binding expressions and holds again by name after a restore
 # is tested elsewhere.
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+source "$(dirname "$0")/../lib/check.sh"
 cd "$(dirname "$0")"
 PG_BIN=${PG_BIN:-$(dirname "$(command -v pg_ctl)")}
 
@@ -36,24 +38,6 @@ as_owner()
 		runuser -u postgres -- "$@"
 	else
 		"$@"
-	fi
-}
-psql_q()
-{
-	psql -X -q -v ON_ERROR_STOP=1 "$@"
-}
-ok=0
-bad=0
-check()
-{
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok - $what"
-		ok=$((ok + 1))
-	else
-		echo "not ok - $what"
-		bad=$((bad + 1))
 	fi
 }
 

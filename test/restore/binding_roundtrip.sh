@@ -14,6 +14,8 @@
 # Expects PGHOST/PGPORT/PGUSER of a running server (scripts/test.sh) with the extension
 # installed, PG_BIN, and root (the fresh cluster runs as the postgres OS user).
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+source "$(dirname "$0")/../lib/check.sh"
 cd "$(dirname "$0")"
 source ../../scripts/lib.sh
 set +e
@@ -32,20 +34,6 @@ cleanup()
 }
 trap cleanup EXIT
 
-ok=0
-bad=0
-check()
-{
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok - $what"
-		ok=$((ok + 1))
-	else
-		echo "not ok - $what"
-		bad=$((bad + 1))
-	fi
-}
 # q DB SQL [psql options...]: one value, unaligned
 q()
 {

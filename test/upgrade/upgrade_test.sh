@@ -25,6 +25,8 @@
 # Expects PGHOST/PGPORT/PGUSER of a running server with the extension installed (A and C run
 # there; B starts and stops a cluster of its own), run as root like scripts/test.sh.
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+source "$(dirname "$0")/../lib/check.sh"
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
 RELEASES=("0.1.0 8c88eb0")
@@ -44,25 +46,6 @@ stop_private()
 }
 trap 'stop_private; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
-psql_q()
-{
-	psql -X -q -v ON_ERROR_STOP=1 "$@"
-}
-ok=0
-bad=0
-check()
-{
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok - $what"
-		ok=$((ok + 1))
-	else
-		echo "not ok - $what"
-		bad=$((bad + 1))
-		return 1
-	fi
-}
 # is WHAT GOT EXPECTED: a check that shows both when they differ
 is()
 {
@@ -370,11 +353,16 @@ snapshot()
 		WHERE i.inhparent = 'events'::pg_catalog.regclass" >"$dir/partitions"
 }
 
-# Every table and view of the release's schemas and the user's tables, with their columns.
+# Every table and view of the release's schemas and the user's tables, with their columns
+# (relation columns compared as OIDs).
 list_relations()
 {
 	psql_q -d "$1" -At -F ' ' -c "SELECT c.oid::pg_catalog.regclass,
-		pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+		pg_catalog.string_agg(pg_catalog.quote_ident(a.attname)
+		    -- a relation kept by OID in one version may be kept by name (regclass) in the next
+		    || CASE WHEN a.atttypid IN ('pg_catalog.oid'::pg_catalog.regtype,
+		                                'pg_catalog.regclass'::pg_catalog.regtype)
+		            THEN '::pg_catalog.oid' ELSE '' END, ', ' ORDER BY a.attnum)
 		FROM pg_catalog.pg_class AS c
 		JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
 		JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
