@@ -24,10 +24,6 @@ ParseSingleExpression(const char *text, const char *what, const char **source)
 {
 	char *sql = psprintf("SELECT %s", text);
 	*source = sql;
-#if PG_VERSION_NUM >= 170000
-#error                                                                                             \
-    "DeparseExpression needs a way to deparse with every name qualified (PushOverrideSearchPath is gone)"
-#endif
 #if PG_VERSION_NUM >= 140000
 	List *statements = raw_parser(sql, RAW_PARSE_DEFAULT);
 #else
@@ -219,6 +215,20 @@ DeparseExpression(const char *stored, Oid relid, const char *alias, const char *
 	VarCheck check = {relid, what, 0};
 	(void)CheckVars(expr, &check);
 	List *context = deparse_context_for(alias, relid);
+#if PG_VERSION_NUM >= 170000
+	/*
+	 * PostgreSQL 17 removed override search paths, and a search_path setting always searches
+	 * pg_catalog. Deparsed with only pg_catalog on the path, ruleutils names every other
+	 * schema's function, operator (OPERATOR(app.<)) and type with its schema and pg_catalog's
+	 * without; the text means the same wherever pg_catalog is searched first, which
+	 * pg::AsRelationOwner ensures for every statement that embeds it (as pg_dump's output does).
+	 */
+	const int level = NewGUCNestLevel();
+	(void)set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
+	                        GUC_ACTION_SAVE, true, 0, false);
+	char *text = deparse_expression(expr, context, false, false);
+	AtEOXact_GUC(false, level);
+#else
 	/*
 	 * Deparsed with nothing on the search path, not even pg_catalog: ruleutils then names every
 	 * function, operator (OPERATOR(pg_catalog.<)) and type with its schema, so the text means
@@ -232,6 +242,7 @@ DeparseExpression(const char *stored, Oid relid, const char *alias, const char *
 	PushOverrideSearchPath(nothing);
 	char *text = deparse_expression(expr, context, false, false);
 	PopOverrideSearchPath();
+#endif
 	return text;
 }
 

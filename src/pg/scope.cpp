@@ -117,8 +117,15 @@ FileSearchPath()
 char *
 ServerSearchPath()
 {
+#if PG_VERSION_NUM >= 160000
+	/* 16 made the GUC table a hash and exported its lookup */
+	const struct config_generic *found = find_option("search_path", false, false, ERROR);
+	const struct config_generic *const *variables = &found;
+	const int count = found != nullptr ? 1 : 0;
+#else
 	struct config_generic **variables = get_guc_variables();
 	const int count = GetNumConfigOptions();
+#endif
 	for (int i = 0; i < count; i++)
 	{
 		if (variables[i]->vartype != PGC_STRING || strcmp(variables[i]->name, "search_path") != 0)
@@ -184,13 +191,19 @@ namespace
 {
 
 /*
- * `path` with pg_temp searched last, unless it places pg_temp itself. A new session of the
- * owner has no temporary tables; this session's are its caller's, and a path that does not
- * name pg_temp would have them searched first, so that the caller's temporary table (granted
- * to the owner) stood in for the owner's table of the same name in the owner's triggers.
+ * The owner's path as a statement of a run uses it:
+ *  - pg_temp is searched last, unless the path places it. A new session of the owner has no
+ *    temporary tables; this session's are its caller's, and a path that does not name pg_temp
+ *    would have them searched first, so that the caller's temporary table (granted to the
+ *    owner) stood in for the owner's table of the same name in the owner's triggers.
+ *  - From PostgreSQL 17 on, pg_catalog is searched first even when the path lists it later:
+ *    policy expressions are deparsed with pg_catalog's names unqualified there (see
+ *    catalog::DeparseExpression), and must not bind to a function or operator of the same
+ *    name in a schema listed ahead of pg_catalog. Up to 16 they name pg_catalog too, and the
+ *    owner's order is kept as it is.
  */
 const char *
-TempSchemaLast(const char *path)
+StatementSearchPath(const char *path)
 {
 	char *copy = pstrdup(path);
 	List *names = NIL;
@@ -198,15 +211,42 @@ TempSchemaLast(const char *path)
 	{
 		return path; /* set_config_option reports it */
 	}
+	bool temp_named = false;
+	bool catalog_later = false;
+	int position = 0;
 	ListCell *cell;
 	foreach (cell, names)
 	{
-		if (strcmp(static_cast<const char *>(lfirst(cell)), "pg_temp") == 0)
-		{
-			return path;
-		}
+		const char *name = static_cast<const char *>(lfirst(cell));
+		temp_named = temp_named || strcmp(name, "pg_temp") == 0;
+		catalog_later = catalog_later || (position > 0 && strcmp(name, "pg_catalog") == 0);
+		position++;
 	}
-	return names == NIL ? "pg_temp" : psprintf("%s, pg_temp", path);
+	const char *result = path;
+#if PG_VERSION_NUM >= 170000
+	if (catalog_later)
+	{
+		StringInfoData buffer;
+		initStringInfo(&buffer);
+		appendStringInfoString(&buffer, "pg_catalog");
+		foreach (cell, names)
+		{
+			const char *name = static_cast<const char *>(lfirst(cell));
+			if (strcmp(name, "pg_catalog") != 0)
+			{
+				appendStringInfo(&buffer, ", %s", quote_identifier(name));
+			}
+		}
+		result = buffer.data;
+	}
+#else
+	(void)catalog_later;
+#endif
+	if (temp_named)
+	{
+		return result;
+	}
+	return names == NIL ? "pg_temp" : psprintf("%s, pg_temp", result);
 }
 
 } // namespace
@@ -214,7 +254,7 @@ TempSchemaLast(const char *path)
 Scope
 AsRelationOwner(Oid owner, const char *search_path, const char *timezone, int extra_context)
 {
-	const char *path = TempSchemaLast(search_path);
+	const char *path = StatementSearchPath(search_path);
 	const Scope scope = Enter(owner, true, timezone, extra_context);
 	(void)set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
 	                        0, false);

@@ -18,7 +18,7 @@
 #  C. The whole pgTAP suite with every test database made by installing the release and updating
 #     (scripts/pgtap.sh, RETENTION_TAP_INSTALL=upgrade-from-VERSION).
 #
-# The next release only adds "VERSION COMMIT" (its release commit) to RELEASES. B needs that
+# The next release only adds "VERSION COMMIT MAJORS" (its release commit) to RELEASES. B needs that
 # commit in the clone (a shallow clone fails with a message saying so) and builds its library
 # once (make, PGXS) with the pg_config found on PATH.
 #
@@ -29,7 +29,9 @@ set -uo pipefail
 source "$(dirname "$0")/../lib/check.sh"
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
-RELEASES=("0.1.0 8c88eb0")
+# "VERSION COMMIT MAJORS": MAJORS are the PostgreSQL majors the release's library builds on
+# (B runs only there; A and C run on every major, as a package of a later version would).
+RELEASES=("0.1.0 8c88eb0 13-16")
 # the parts to run (all by default; e.g. RETENTION_UPGRADE_PARTS=B while working on one)
 parts=${RETENTION_UPGRADE_PARTS:-A B C}
 current=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$root/retention.control")
@@ -538,14 +540,22 @@ pgtap_upgraded()
 }
 
 for release in "${RELEASES[@]}"; do
-	read -r from commit <<<"$release"
+	read -r from commit majors <<<"$release"
 	t0=$SECONDS
 	case " $parts " in *" A "*)
 		same_library "$from"
 		took "release $from: this library over its SQL objects" $((SECONDS - t0))
 		;;
 	esac
-	case " $parts " in *" B "*) old_library "$from" "$commit" ;; esac
+	case " $parts " in *" B "*)
+		major=$(pg_config --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
+		if [ "$major" -ge "${majors%-*}" ] && [ "$major" -le "${majors#*-}" ]; then
+			old_library "$from" "$commit"
+		else
+			echo "# release $from: B skipped, its library builds on PostgreSQL $majors only, this is $major"
+		fi
+		;;
+	esac
 	case " $parts " in *" C "*) pgtap_upgraded "$from" ;; esac
 done
 dropdb upgrade_fresh
