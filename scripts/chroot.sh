@@ -10,6 +10,8 @@
 # /retention inside the root, and COMMAND (default: a shell) runs there as root with PG_MAJOR set.
 # /dev and /proc are mounted in a private mount namespace, so they vanish with the command, also
 # when it fails or is killed. Needs root, debootstrap and unshare (installed when missing).
+# RETENTION_CHROOT_OUT=DIR: DIR of this machine is mounted at /out inside the root, for results
+# that must outlive the command (the copied tree is replaced at the next call).
 set -euo pipefail
 
 RETENTION_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -109,11 +111,20 @@ for v in RETENTION_FSYNC RETENTION_TAP_INSTALL RETENTION_KEEP_TMP; do
 	[ -n "${!v:-}" ] && env_args+=("$v=${!v}")
 done
 
+if [ -n "${RETENTION_CHROOT_OUT:-}" ]; then
+	mkdir -p "$RETENTION_CHROOT_OUT"
+	RETENTION_CHROOT_OUT=$(cd "$RETENTION_CHROOT_OUT" && pwd)
+fi
+export RETENTION_CHROOT_OUT=${RETENTION_CHROOT_OUT:-}
 exec unshare --mount --propagation private -- bash -c '
 	set -e
 	root=$1
 	shift
 	mount --rbind /dev "$root/dev"
 	mount -t proc proc "$root/proc"
+	if [ -n "$RETENTION_CHROOT_OUT" ]; then
+		mkdir -p "$root/out"
+		mount --bind "$RETENTION_CHROOT_OUT" "$root/out"
+	fi
 	exec chroot "$root" /usr/bin/env -i "$@"
 ' chroot-run "$root" "${env_args[@]}" bash -c 'cd /retention && exec "$@"' run "$@"
