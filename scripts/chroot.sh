@@ -107,7 +107,7 @@ copy_tree
 # Everything the command needs from outside comes through the environment given here.
 env_args=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
 	TERM="${TERM:-dumb}" PG_MAJOR="$major" CI="${CI:-}")
-for v in RETENTION_FSYNC RETENTION_TAP_INSTALL RETENTION_KEEP_TMP; do
+for v in RETENTION_FSYNC RETENTION_TAP_INSTALL RETENTION_KEEP_TMP RETENTION_STATIC_CHECKS; do
 	[ -n "${!v:-}" ] && env_args+=("$v=${!v}")
 done
 
