@@ -3,7 +3,7 @@
 #
 #   bash scripts/chroot.sh MAJOR [COMMAND...]
 #
-# 17 runs in Debian 13 (trixie), 18 in Debian testing (forky). The root is made once with
+# 17 runs in Debian 13 (trixie), 18 in Debian unstable (sid), 13 in Debian 11 (bullseye). The root is made once with
 # debootstrap from the Debian mirror this machine's apt already uses, and kept in
 # $RETENTION_CHROOT_CACHE (default /var/cache/retention/chroot/<release>); later calls reuse it.
 # The working tree (committed files and new ones not ignored, as they are on disk) is copied for
@@ -20,8 +20,9 @@ major=${1:?usage: bash scripts/chroot.sh MAJOR [COMMAND...]}
 shift
 
 case "$major" in
+	13) release=bullseye ;; # Debian 11: compiling only (13 is not tested)
 	17) release=trixie ;;
-	18) release=forky ;;
+	18) release=sid ;; # Debian unstable
 	*)
 		echo "chroot.sh: no Debian release is configured for PostgreSQL $major" >&2
 		exit 2
