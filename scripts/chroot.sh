@@ -59,10 +59,15 @@ make_root()
 	script=/usr/share/debootstrap/scripts/$release
 	[ -e "$script" ] || script=/usr/share/debootstrap/scripts/sid
 	partial=$root.partial
-	rm -rf "$partial"
+	# A debootstrap killed half-way (by an older version of this script) may have left /proc
+	# mounted in its root: unmount whatever is below it, and never let rm cross into a mount.
+	{ grep -o " $partial/[^ ]*" /proc/mounts || true; } | sort -r | xargs -r -n1 umount -l
+	rm -rf --one-file-system "$partial"
 	mkdir -p "$cache"
 	echo "== making a Debian $release root in $root (debootstrap, once)"
-	debootstrap --variant=minbase --include=ca-certificates "$release" "$partial" "$mirror" "$script" \
+	# in a mount namespace of its own: the mounts debootstrap makes in the new root go away with
+	# it, even when it is killed
+	unshare --mount --propagation private debootstrap --variant=minbase --include=ca-certificates "$release" "$partial" "$mirror" "$script" \
 		>"$cache/$release.debootstrap.log" 2>&1 || {
 		tail -20 "$cache/$release.debootstrap.log" >&2
 		return 1
