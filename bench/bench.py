@@ -28,6 +28,7 @@ import datetime
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -140,6 +141,10 @@ def summarize(size_dir, majors):
 
 
 def main():
+    # a TERM (or HUP) unwinds like an error, so that every cluster is stopped and its directory
+    # removed (the finally blocks and atexit handlers of harness/common.py)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     ap = argparse.ArgumentParser(description="every benchmark of retention")
     ap.add_argument("--size", default="default", choices=["quick", "default", "full"])
     ap.add_argument("--pg", default="15 17", help='PostgreSQL majors, e.g. "15 17" (default)')
