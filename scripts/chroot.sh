@@ -3,15 +3,15 @@
 #
 #   bash scripts/chroot.sh MAJOR [COMMAND...]
 #
-# 17 runs in Debian 13 (trixie), 18 in Debian testing (forky). The root is made once with
+# 17 runs in Debian 13 (trixie), 18 in Debian unstable (sid), 13 in Debian 11 (bullseye). The root is made once with
 # debootstrap from the Debian mirror this machine's apt already uses, and kept in
 # $RETENTION_CHROOT_CACHE (default /var/cache/retention/chroot/<release>); later calls reuse it.
-# The working tree (committed files and new ones not ignored, as they are on disk) is copied to
-# /retention inside the root, and COMMAND (default: a shell) runs there as root with PG_MAJOR set.
+# The working tree (committed files and new ones not ignored, as they are on disk) is copied for
+# this call and mounted at /retention inside the root, and COMMAND (default: a shell) runs there as root with PG_MAJOR set.
 # /dev and /proc are mounted in a private mount namespace, so they vanish with the command, also
 # when it fails or is killed. Needs root, debootstrap and unshare (installed when missing).
 # RETENTION_CHROOT_OUT=DIR: DIR of this machine is mounted at /out inside the root, for results
-# that must outlive the command (the copied tree is replaced at the next call).
+# that must outlive the command (the copied tree is removed when the command ends).
 set -euo pipefail
 
 RETENTION_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,8 +20,9 @@ major=${1:?usage: bash scripts/chroot.sh MAJOR [COMMAND...]}
 shift
 
 case "$major" in
+	13) release=bullseye ;; # Debian 11: compiling only (13 is not tested)
 	17) release=trixie ;;
-	18) release=forky ;;
+	18) release=sid ;; # Debian unstable
 	*)
 		echo "chroot.sh: no Debian release is configured for PostgreSQL $major" >&2
 		exit 2
@@ -84,24 +85,28 @@ configure_root()
 	chmod 755 "$root/usr/sbin/policy-rc.d"
 }
 
-# copy_tree: the working tree as it is on disk, without build products, to $root/retention.
+# copy_tree: the working tree as it is on disk, without build products, to $copy (a directory
+# of this call's own, mounted at /retention inside the root: calls may run side by side).
 copy_tree()
 {
-	rm -rf "$root/retention"
-	mkdir -p "$root/retention"
+	copy=$root/calls/$$
+	rm -rf "$copy"
+	mkdir -p "$copy"
 	(cd "$RETENTION_ROOT" &&
 		git ls-files -z --cached --others --exclude-standard |
 		tar --null -T - --ignore-failed-read -cf - 2>/dev/null) |
-		tar -C "$root/retention" -xf -
+		tar -C "$copy" -xf -
 	# upgrade tests build released versions from history
 	if [ -d "$RETENTION_ROOT/.git" ]; then
-		cp -a "$RETENTION_ROOT/.git" "$root/retention/.git"
+		cp -a "$RETENTION_ROOT/.git" "$copy/.git"
 	fi
 }
 
 make_root
 configure_root
 copy_tree
+trap 'rm -rf "$copy"' EXIT
+trap 'exit 130' INT TERM
 [ $# -gt 0 ] || set -- bash
 
 # Everything the command needs from outside comes through the environment given here.
@@ -116,15 +121,18 @@ if [ -n "${RETENTION_CHROOT_OUT:-}" ]; then
 	RETENTION_CHROOT_OUT=$(cd "$RETENTION_CHROOT_OUT" && pwd)
 fi
 export RETENTION_CHROOT_OUT=${RETENTION_CHROOT_OUT:-}
-exec unshare --mount --propagation private -- bash -c '
+unshare --mount --propagation private -- bash -c '
 	set -e
 	root=$1
-	shift
+	copy=$2
+	shift 2
 	mount --rbind /dev "$root/dev"
 	mount -t proc proc "$root/proc"
+	mkdir -p "$root/retention"
+	mount --bind "$copy" "$root/retention"
 	if [ -n "$RETENTION_CHROOT_OUT" ]; then
 		mkdir -p "$root/out"
 		mount --bind "$RETENTION_CHROOT_OUT" "$root/out"
 	fi
 	exec chroot "$root" /usr/bin/env -i "$@"
-' chroot-run "$root" "${env_args[@]}" bash -c 'cd /retention && exec "$@"' run "$@"
+' chroot-run "$root" "$copy" "${env_args[@]}" bash -c 'cd /retention && exec "$@"' run "$@"

@@ -32,7 +32,7 @@ struct PendingHead
 	bool set;
 	SubTransactionId subtransaction; /* the (sub)transaction that read it */
 	int64 id;
-	char hash[2 * std::tuple_size_v<policy::Digest> + 1]; /* hex */
+	char hash[2 * policy::Digest().size() + 1]; /* hex */
 	char database[NAMEDATALEN];
 };
 static_assert(std::is_trivially_destructible_v<PendingHead>,

@@ -12,7 +12,9 @@ extern "C"
 #include "access/visibilitymap.h"
 #include "mb/pg_wchar.h"
 #include "storage/bufmgr.h"
+#if PG_VERSION_NUM >= 140000 /* in pgstat.h before */
 #include "utils/wait_event.h"
+#endif
 }
 
 namespace retention::purge

@@ -55,7 +55,9 @@ extern "C"
 #include "commands/trigger.h"
 #include "rewrite/rewriteDefine.h"
 #include "utils/json.h"
+#if PG_VERSION_NUM >= 140000 /* in pgstat.h before */
 #include "utils/wait_event.h"
+#endif
 }
 
 namespace retention::purge

@@ -55,7 +55,9 @@ extern "C"
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "storage/shmem.h"
+#if PG_VERSION_NUM >= 140000 /* in pgstat.h before */
 #include "utils/backend_status.h"
+#endif
 #include "utils/portal.h"
 #include "tcop/pquery.h"
 

@@ -8,6 +8,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use File::Spec;
 
 my $node = PostgreSQL::Test::Cluster->new('dropdb');
 $node->init;
@@ -17,7 +18,8 @@ retention.naptime = 1
 });
 $node->start;
 
-my $tablespace_dir = PostgreSQL::Test::Utils::tempdir();
+# absolute: from 17 on the directory may be given relative to the test's working directory
+my $tablespace_dir = File::Spec->rel2abs(PostgreSQL::Test::Utils::tempdir());
 $node->safe_psql('postgres', qq{
 	CREATE ROLE alice LOGIN CREATEDB;
 	CREATE ROLE mallory LOGIN CREATEDB;
