@@ -182,7 +182,7 @@ def main():
                 r["where"] = f"this machine ({run['machine']['os']})"
             else:
                 r = run_in_root(m, a.size, only, out)
-                r["where"] = "Debian root " + {"17": "13 (trixie)", "18": "testing (forky)"}.get(m, "?") \
+                r["where"] = "Debian root " + {"17": "13 (trixie)", "18": "unstable (sid)"}.get(m, "?") \
                              + " via scripts/chroot.sh"
             r.update(started_at=started, finished_at=utcnow(), wall_s=round(time.time() - t0))
             run["majors"][m] = r
