@@ -145,6 +145,10 @@ def main():
     # removed (the finally blocks and atexit handlers of harness/common.py)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+    # Started in the background by a shell (`bash bench/run.sh &`), this process inherits SIGINT
+    # ignored, and so would every pgbench it starts: the SIGINT that ends a pgbench run would do
+    # nothing. A handler of its own here means its children start with the default again.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     ap = argparse.ArgumentParser(description="every benchmark of retention")
     ap.add_argument("--size", default="default", choices=["quick", "default", "full"])
     ap.add_argument("--pg", default="15 17", help='PostgreSQL majors, e.g. "15 17" (default)')

@@ -449,7 +449,7 @@ class Bench:
                 wal = int(self.q("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)::bigint", (lsn0,)))
                 time.sleep(post)
                 stopped = p.interrupt()
-                rc = p.wait()
+                rc = p.wait(60)
             finally:
                 p.kill()
         msgs = s.messages

@@ -31,8 +31,13 @@ class Pgbench:
         self.proc.send_signal(signal.SIGINT)
         return True
 
-    def wait(self):
-        rc = self.proc.wait()
+    def wait(self, timeout=None):
+        """pgbench's exit status; after TIMEOUT s it is killed and this raises."""
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise RuntimeError(f"pgbench did not end within {timeout} s of being asked to") from None
         self.out.close()
         self.err.close()
         return rc
