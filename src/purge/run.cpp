@@ -293,9 +293,9 @@ WalkByIndex(double expired, double rows)
 
 /*
  * Relative costs behind the split of a tenant pass (ChooseWalk), in microseconds, measured on
- * a 2-core machine with bench/subjects_tenants.sh: visiting a row in a heap walk, visiting a row
- * in an index walk (a random heap access), and one tenant's walk beyond its rows (its
- * statements, its audit row).
+ * a 2-core machine with bench/subjects_tenants.sh (now the subjects_tenants part of
+ * bench/bench.py): visiting a row in a heap walk, visiting a row in an index walk (a random heap
+ * access), and one tenant's walk beyond its rows (its statements, its audit row).
  */
 constexpr double HEAP_ROW_COST = 0.2;
 constexpr double INDEX_ROW_COST = 6;

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""bench/summarize.py DIR: gather the JSON results of bench/run.sh in DIR into summary.json,
-summary.md (markdown tables: each measure side by side with the alternatives, as ratios, and the
-targets of the earlier issues with today's figures) and chart.gp + chart-*.dat (gnuplot input for
-chart.png). Parts whose JSON is missing are left out. Standard library only."""
+"""The summaries of a run. summarize_dir(DIR): the JSON results of one PostgreSQL major in DIR
+gathered into summary.json, summary.md (markdown tables: each measure side by side with the
+alternatives, as ratios, and the targets of the earlier issues with this run's figures) and
+chart.gp + chart-*.dat (gnuplot input for chart.png); parts whose JSON is missing are left out.
+side_by_side(SIZE_DIR, MAJORS): summary.md of the run, the main ratios of every major in one
+table. Standard library only."""
 
 import json
 import os
-import sys
 
 
 def load(directory, name):
@@ -51,14 +52,15 @@ def verdict(ok):
     return "met" if ok else "**missed**"
 
 
-def main():
-    directory = sys.argv[1]
+def summarize_dir(directory):
     run = load(directory, "run") or {}
     pd = load(directory, "purge_delete")
     pt = load(directory, "partition_drop")
     wc = load(directory, "worker_cycle")
     st = load(directory, "subjects_tenants")
     sc = load(directory, "scaling")
+    if sc and not sc.get("sizes"):
+        sc = None  # a run that failed before its first size
 
     md = []
     summary = {"run": run}
@@ -143,7 +145,8 @@ def main():
             f"{pt.get('expired_days')} expired"
         )
         md.append("")
-        md.append("| | `CALL retention.run()` | `DROP TABLE`, one per transaction | pg_partman 4.7 `run_maintenance()` |")
+        md.append(f"| | `CALL retention.run()` | `DROP TABLE`, one per transaction | pg_partman {pt.get('partman_version', '?')} "
+                  f"`{pt.get('partman_maintenance_call', 'run_maintenance()')}` |")
         md.append("|---|---:|---:|---:|")
         md.append(f"| seconds | {fmt(m.get('r_wall'), 3)} | {fmt(m.get('d_wall'), 3)} | {fmt(m.get('m_wall'), 3)} |")
         md.append(
@@ -388,5 +391,120 @@ def main():
         f.write("\n".join(gp) + "\n")
 
 
-if __name__ == "__main__":
-    main()
+
+    return summary
+
+
+def _key_rows(d):
+    """(measure, formatted figure) of one major's results directory, for side_by_side."""
+    pd = load(d, "purge_delete")
+    pt = load(d, "partition_drop")
+    wc = load(d, "worker_cycle")
+    st = load(d, "subjects_tenants")
+    sc = load(d, "scaling")
+    rows = {}
+    server = get(pd, "server_version") or get(pt, "server_version") or get(wc, "server_version")
+    rows["PostgreSQL"] = server.split(" ")[0] if server else "n/a"
+    if pd:
+        a = pd.get("a", {})
+        r, dl, b = a.get("retention", {}), a.get("delete", {}), a.get("batched_reference", {})
+        rows["in place: rows/s, retention ÷ one DELETE; ÷ batched loop"] = (
+            f"{fmt(ratio(r.get('rows_per_s'), dl.get('rows_per_s')))}; {fmt(ratio(r.get('rows_per_s'), b.get('rows_per_s')))}")
+        rows["in place: rows/s retention / DELETE / batched"] = (
+            f"{fmt(r.get('rows_per_s'), 0)} / {fmt(dl.get('rows_per_s'), 0)} / {fmt(b.get('rows_per_s'), 0)}")
+        rows["in place: WAL bytes per row, retention / DELETE"] = (
+            f"{fmt(r.get('wal_bytes_per_row'), 1)} / {fmt(dl.get('wal_bytes_per_row'), 1)}")
+        rows["in place: longest transaction s, retention / DELETE"] = (
+            f"{fmt(a.get('retention_longest_xact_s'), 3)} / {fmt(dl.get('longest_xact_s'), 3)}")
+        rows["in place: dead tuples left, retention / DELETE"] = (
+            f"{fmt(r.get('dead_tuples_left'))} / {fmt(dl.get('dead_tuples_left'))}")
+        bb = pd.get("b", {})
+        tps, p99 = [], []
+        for x in bb.get("runs", []):
+            if x.get("max_rows_per_second") is None:
+                continue
+            lab = "unthrottled" if x["max_rows_per_second"] == 0 else f"{x['max_rows_per_second']:,}/s"
+            tps.append(f"{lab} {fmt(x.get('tps_ratio_to_alone'))}")
+            p99.append(f"{lab} {fmt(x.get('p99_ratio_to_alone'))}")
+        rows["pgbench TPS during the in-place purge ÷ alone"] = ", ".join(tps)
+        rows[f"pgbench p99 during the in-place purge ÷ alone"] = ", ".join(p99) + f" (alone {fmt(bb.get('p99_alone_ms'))} ms)"
+    if pt:
+        m = get(pt, "part1", "median") or {}
+        rows["partition purge: partman version, call"] = f"{pt.get('partman_version')}: `{pt.get('partman_maintenance_call')}`"
+        rows["partition purge s: retention (drops alone) / DROP TABLE / pg_partman"] = (
+            f"{fmt(m.get('r_wall'), 3)} ({fmt(m.get('r_drop_span'), 3)}) / {fmt(m.get('d_wall'), 3)} / {fmt(m.get('m_wall'), 3)}")
+        rows["partition purge: retention ÷ DROP TABLE; ÷ pg_partman"] = (
+            f"{fmt(ratio(m.get('r_wall'), m.get('d_wall')))}; {fmt(ratio(m.get('r_wall'), m.get('m_wall')))}")
+        p2 = pt.get("part2", {})
+        for side, lab in (("retention", "retention"), ("drop", "DROP TABLE"), ("partman", "pg_partman")):
+            s = p2.get(side) or {}
+            st_ = s.get("stretch_s")
+            rows[f"pgbench during partition purge, {lab}: TPS ÷ before, p99 ÷ before, longest stretch"] = (
+                f"{fmt(s.get('tps_ratio_during_over_before'))}, {fmt(ratio(s.get('p99_during_ms'), s.get('p99_before_ms')))}, "
+                f"{fmt(None if st_ is None else st_ * 1000, 1, ' ms')}")
+    if wc:
+        rows["worker, 1,000 policies: CPU per idle cycle; all due wall, CPU"] = (
+            f"{fmt(wc.get('idle_cycle_cpu_ms'))} ms; {fmt(wc.get('due_cycle_wall_s'), 2)} s, {fmt(wc.get('due_cycle_cpu_ms'), 0)} ms")
+    if st:
+        e = st.get("erasure_ms", {})
+        if e.get("median") is not None:
+            rows["erasure of one subject across 10 tables: median, max"] = f"{fmt(e.get('median'))} ms, {fmt(e.get('max'))} ms"
+        t = st.get("tenants", {})
+        if get(t, "none", "rows_per_s") is not None:
+            rows["1,000 tenant periods, rows/s ÷ none: menu, all different, 16–44 days"] = ", ".join(
+                fmt(get(t, k, "ratio")) for k in ("menu", "distinct", "balanced"))
+        c = st.get("steady", {})
+        if get(c, "none", "ms") is not None:
+            rows["daily run, 10 tenant periods, time ÷ none: with (tenant, at) index; without"] = (
+                f"{fmt(ratio(get(c, 'tenant_index', 'ms'), get(c, 'none', 'ms')))}; "
+                f"{fmt(ratio(get(c, 'no_tenant_index', 'ms'), get(c, 'none', 'ms')))}")
+    if sc and len(sc.get("sizes", [])) >= 2:
+        f_, l_ = sc["sizes"][0], sc["sizes"][-1]
+        g = ratio(l_["rows"], f_["rows"])
+        rows[f"growth from {fmt(f_['rows'])} to {fmt(l_['rows'])} rows ({fmt(g, 0)}×): in place retention, DELETE"] = (
+            f"{fmt(ratio(get(l_, 'in_place', 'retention_s'), get(f_, 'in_place', 'retention_s')))}×, "
+            f"{fmt(ratio(get(l_, 'in_place', 'delete_s'), get(f_, 'in_place', 'delete_s')))}×")
+        rows["growth: partitions retention, DROP TABLE"] = (
+            f"{fmt(ratio(get(l_, 'partitions', 'retention_s'), get(f_, 'partitions', 'retention_s')))}×, "
+            f"{fmt(ratio(get(l_, 'partitions', 'drop_table_s'), get(f_, 'partitions', 'drop_table_s')))}×")
+    checks = sum((x or {}).get("checks_failed", 0) or 0 for x in (pd, pt, wc, st, sc))
+    rows["correctness checks failed"] = str(checks)
+    return rows
+
+
+def side_by_side(size_dir, majors):
+    """SIZE_DIR/summary.md: the main figures of every major (SIZE_DIR/pgNN) in one table."""
+    run = load(size_dir, "run") or {}
+    per = {m: _key_rows(os.path.join(size_dir, f"pg{m}")) for m in majors}
+    measures = []
+    for m in majors:
+        for k in per[m]:
+            if k not in measures:
+                measures.append(k)
+    machine = run.get("machine", {})
+    md = [f"# retention benchmarks: size `{run.get('size', os.path.basename(size_dir))}`, PostgreSQL "
+          + " and ".join(str(m) for m in majors), ""]
+    md.append(f"- command: `{run.get('command', 'bash bench/run.sh')}` (commit {run.get('git_commit', '?')})")
+    md.append(f"- date: {run.get('started_at', '?')} to {run.get('finished_at', '?')}")
+    md.append(f"- machine: {machine.get('cpus', '?')} cores ({machine.get('cpu_model', '?')}), "
+              f"{machine.get('mem_gib', '?')} GiB, {machine.get('os', '?')}, kernel {machine.get('kernel', '?')}")
+    for m in majors:
+        mr = run.get("majors", {}).get(str(m), {})
+        if mr:
+            md.append(f"- PostgreSQL {m}: {mr.get('where', '')}; minutes per part: "
+                      + ", ".join(f"{k} {v / 60:.1f}" for k, v in mr.get("durations_s", {}).items())
+                      + (f"; **failed: {', '.join(mr['failed'])}**" if mr.get("failed") else ""))
+    md.append("- every part ran on its own throwaway cluster; full tables per major in "
+              + ", ".join(f"[pg{m}/summary.md](pg{m}/summary.md)" for m in majors))
+    md.append("")
+    md.append("| measure | " + " | ".join(f"PostgreSQL {m}" for m in majors) + " |")
+    md.append("|---|" + "---:|" * len(majors))
+    for k in measures:
+        md.append(f"| {k} | " + " | ".join(per[m].get(k, "n/a") for m in majors) + " |")
+    md.append("")
+    with open(os.path.join(size_dir, "summary.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(md))
+    with open(os.path.join(size_dir, "summary.json"), "w", encoding="utf-8") as f:
+        json.dump({"run": run, "majors": per}, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    return "\n".join(md)
