@@ -23,9 +23,10 @@ log "PostgreSQL $("$PG_BIN/pg_config" --version | sed 's/^PostgreSQL //'), $(. /
 passed=0
 failed=0
 failures=()
+times=()
 step()
 {
-	local name=$1
+	local name=$1 start=$SECONDS result=ok
 	shift
 	log "$name"
 	if "$@"; then
@@ -33,7 +34,9 @@ step()
 	else
 		failed=$((failed + 1))
 		failures+=("$name")
+		result=FAILED
 	fi
+	times+=("$(printf '%5d s  %-6s %s' $((SECONDS - start)) "$result" "$name")")
 }
 
 version_check()
@@ -123,6 +126,8 @@ trap - EXIT
 # the demo starts a cluster of its own and checks purged counts against hand counts
 step "demo: purged counts equal the expired rows counted before the run" bash demo/run.sh
 
+printf '\nPostgreSQL %s, every step:\n' "$PG_MAJOR"
+printf '%s\n' "${times[@]}"
 echo
 if [ ${#failures[@]} -gt 0 ]; then
 	printf 'failed: %s\n' "${failures[@]}"

@@ -84,6 +84,10 @@ for major in ${RETENTION_BUILD_MAJORS-13}; do
 done
 
 printf '\n==== all majors\n'
+for major in $majors; do
+	# each suite's own table of its steps and their times
+	sed -n '/^PostgreSQL [0-9]*, every step:$/,/^$/p' "$logs/$major.log"
+done
 printf '%s\n' "${summary[@]}"
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]
