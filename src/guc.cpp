@@ -17,6 +17,7 @@ int naptime_seconds = 60;
 int lock_timeout_ms = 1000;
 int max_runtime_ms = 0;
 int max_rows_per_second = 0;
+char *execution_search_path = nullptr;
 
 void
 Define()
@@ -42,6 +43,12 @@ Define()
 	                        "per second (0: no limit).",
 	                        nullptr, &max_rows_per_second, 0, 0, INT_MAX, PGC_SUSET, 0, nullptr,
 	                        nullptr, nullptr);
+	DefineCustomStringVariable("retention.execution_search_path",
+	                           "Internal: the search_path statements on a relation execute with.",
+	                           nullptr, &execution_search_path, "", PGC_INTERNAL,
+	                           GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE |
+	                               GUC_NO_RESET_ALL,
+	                           nullptr, nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("retention");
 #else

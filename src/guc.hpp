@@ -12,6 +12,13 @@ extern int lock_timeout_ms;
 extern int max_runtime_ms;
 extern int max_rows_per_second;
 
+/*
+ * Internal, not a setting: the search_path the statements of a relation-owner scope execute
+ * with (pg::AsRelationOwner). PGC_INTERNAL and hidden, so only this module sets it, always
+ * with GUC_ACTION_SAVE inside a scope: errors and the scope's end unwind it like search_path.
+ */
+extern char *execution_search_path;
+
 void Define();
 
 } // namespace retention::guc

@@ -220,8 +220,9 @@ DeparseExpression(const char *stored, Oid relid, const char *alias, const char *
 	 * PostgreSQL 17 removed override search paths, and a search_path setting always searches
 	 * pg_catalog. Deparsed with only pg_catalog on the path, ruleutils names every other
 	 * schema's function, operator (OPERATOR(app.<)) and type with its schema and pg_catalog's
-	 * without; the text means the same wherever pg_catalog is searched first, which
-	 * pg::AsRelationOwner ensures for every statement that embeds it (as pg_dump's output does).
+	 * without. The text means the same only where pg_catalog is the one schema searched, as
+	 * pg_dump's output does: pg::AsRelationOwner parses every statement that embeds it with
+	 * that path, and Rebind (catalog/binding.cpp) with pg_catalog first and then pg_temp.
 	 */
 	const int level = NewGUCNestLevel();
 	(void)set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,

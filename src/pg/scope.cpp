@@ -3,13 +3,19 @@
  */
 #include "pg/scope.hpp"
 
+#include "guc.hpp"
+
 extern "C"
 {
 #include "access/genam.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_db_role_setting.h"
 #include "catalog/pg_extension.h"
+#include "catalog/namespace.h"
 #include "commands/extension.h"
+#include "executor/executor.h"
+#include "optimizer/planner.h"
+#include "tcop/utility.h"
 #include "utils/fmgroids.h"
 #include "utils/guc_tables.h"
 #include "utils/varlena.h"
@@ -191,19 +197,14 @@ namespace
 {
 
 /*
- * The owner's path as a statement of a run uses it:
- *  - pg_temp is searched last, unless the path places it. A new session of the owner has no
- *    temporary tables; this session's are its caller's, and a path that does not name pg_temp
- *    would have them searched first, so that the caller's temporary table (granted to the
- *    owner) stood in for the owner's table of the same name in the owner's triggers.
- *  - From PostgreSQL 17 on, pg_catalog is searched first even when the path lists it later:
- *    policy expressions are deparsed with pg_catalog's names unqualified there (see
- *    catalog::DeparseExpression), and must not bind to a function or operator of the same
- *    name in a schema listed ahead of pg_catalog. Up to 16 they name pg_catalog too, and the
- *    owner's order is kept as it is.
+ * The owner's path as the statements of a run execute with it: pg_temp is searched last,
+ * unless the path places it. A new session of the owner has no temporary tables; this
+ * session's are its caller's, and a path that does not name pg_temp would have them searched
+ * first, so that the caller's temporary table (granted to the owner) stood in for the owner's
+ * table of the same name in the owner's triggers.
  */
 const char *
-StatementSearchPath(const char *path)
+ExecutionSearchPath(const char *path)
 {
 	char *copy = pstrdup(path);
 	List *names = NIL;
@@ -211,42 +212,157 @@ StatementSearchPath(const char *path)
 	{
 		return path; /* set_config_option reports it */
 	}
-	bool temp_named = false;
-	bool catalog_later = false;
-	int position = 0;
 	ListCell *cell;
 	foreach (cell, names)
 	{
-		const char *name = static_cast<const char *>(lfirst(cell));
-		temp_named = temp_named || strcmp(name, "pg_temp") == 0;
-		catalog_later = catalog_later || (position > 0 && strcmp(name, "pg_catalog") == 0);
-		position++;
-	}
-	const char *result = path;
-#if PG_VERSION_NUM >= 170000
-	if (catalog_later)
-	{
-		StringInfoData buffer;
-		initStringInfo(&buffer);
-		appendStringInfoString(&buffer, "pg_catalog");
-		foreach (cell, names)
+		if (strcmp(static_cast<const char *>(lfirst(cell)), "pg_temp") == 0)
 		{
-			const char *name = static_cast<const char *>(lfirst(cell));
-			if (strcmp(name, "pg_catalog") != 0)
-			{
-				appendStringInfo(&buffer, ", %s", quote_identifier(name));
-			}
+			return path;
 		}
-		result = buffer.data;
+	}
+	return names == NIL ? "pg_temp" : psprintf("%s, pg_temp", path);
+}
+
+/*
+ * The text of a relation-owner scope's statements is parsed with this path, which searches
+ * pg_catalog alone for functions, operators and types (pg_temp only ever for relations, and the
+ * statements name theirs with a schema; the last entry names no schema and marks the scope).
+ * They are planned and executed with the owner's path (the hooks below), so that the table's
+ * triggers and the bodies of SQL functions the planner inlines see what they see for the
+ * application. So a function or operator of the owner's path never takes the place of the one
+ * the policy was bound to, even where it matches the argument types better than pg_catalog's
+ * (varchar = text against texteq, text[] @> text[] against anyarray's): from PostgreSQL 17 on
+ * policy expressions name pg_catalog's objects without a schema (catalog::DeparseExpression).
+ */
+constexpr const char *PARSE_SEARCH_PATH =
+    "pg_catalog, pg_temp, \"retention: parse with pg_catalog alone\"";
+
+planner_hook_type previous_planner = nullptr;
+ExecutorStart_hook_type previous_executor_start = nullptr;
+ExecutorEnd_hook_type previous_executor_end = nullptr;
+ProcessUtility_hook_type previous_utility = nullptr;
+/* the statement whose execution ToExecutionPath switched the path for, until it ends */
+const QueryDesc *switched_statement = nullptr;
+
+/*
+ * A statement of a relation-owner scope, at the scope's parse path, goes on to planning,
+ * execution or a utility command: it switches to the owner's path and says so. Statements
+ * nested in it (the owner's triggers, inlined functions) find the owner's path already, or
+ * set their function's own.
+ */
+bool
+ToExecutionPath()
+{
+	if (namespace_search_path == nullptr || strcmp(namespace_search_path, PARSE_SEARCH_PATH) != 0 ||
+	    guc::execution_search_path == nullptr || guc::execution_search_path[0] == '\0')
+	{
+		return false;
+	}
+	(void)set_config_option("search_path", guc::execution_search_path, PGC_USERSET, PGC_S_SESSION,
+	                        GUC_ACTION_SAVE, true, 0, false);
+	return true;
+}
+
+/*
+ * The switched step ended: the scope's next statement is parsed with PARSE_SEARCH_PATH again,
+ * whatever the step's triggers did to search_path. (A step that fails never gets here; the
+ * (sub)transaction's abort or the scope's end restores the setting then.)
+ */
+void
+ToParsePath()
+{
+	(void)set_config_option("search_path", PARSE_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
+	                        GUC_ACTION_SAVE, true, 0, false);
+}
+
+PlannedStmt *
+PlanWithOwnerPath(Query *parse, const char *query_string, int cursor_options,
+                  ParamListInfo bound_params)
+{
+	const bool switched = ToExecutionPath();
+	PlannedStmt *result = previous_planner != nullptr
+	                          ? previous_planner(parse, query_string, cursor_options, bound_params)
+	                          : standard_planner(parse, query_string, cursor_options, bound_params);
+	if (switched)
+	{
+		ToParsePath();
+	}
+	return result;
+}
+
+void
+StartWithOwnerPath(QueryDesc *desc, int eflags)
+{
+	if (ToExecutionPath())
+	{
+		switched_statement = desc;
+	}
+	if (previous_executor_start != nullptr)
+	{
+		previous_executor_start(desc, eflags);
+	}
+	else
+	{
+		standard_ExecutorStart(desc, eflags);
+	}
+}
+
+void
+EndWithOwnerPath(QueryDesc *desc)
+{
+	if (previous_executor_end != nullptr)
+	{
+		previous_executor_end(desc);
+	}
+	else
+	{
+		standard_ExecutorEnd(desc);
+	}
+	if (desc == switched_statement)
+	{
+		switched_statement = nullptr;
+		ToParsePath();
+	}
+}
+
+#if PG_VERSION_NUM >= 140000
+void
+UtilityWithOwnerPath(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
+                     ProcessUtilityContext context, ParamListInfo params,
+                     QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *completion)
+#else
+void
+UtilityWithOwnerPath(PlannedStmt *pstmt, const char *query_string, ProcessUtilityContext context,
+                     ParamListInfo params, QueryEnvironment *query_env, DestReceiver *dest,
+                     QueryCompletion *completion)
+#endif
+{
+	const bool switched = ToExecutionPath();
+#if PG_VERSION_NUM >= 140000
+	if (previous_utility != nullptr)
+	{
+		previous_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest,
+		                 completion);
+	}
+	else
+	{
+		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env,
+		                        dest, completion);
 	}
 #else
-	(void)catalog_later;
-#endif
-	if (temp_named)
+	if (previous_utility != nullptr)
 	{
-		return result;
+		previous_utility(pstmt, query_string, context, params, query_env, dest, completion);
 	}
-	return names == NIL ? "pg_temp" : psprintf("%s, pg_temp", result);
+	else
+	{
+		standard_ProcessUtility(pstmt, query_string, context, params, query_env, dest, completion);
+	}
+#endif
+	if (switched)
+	{
+		ToParsePath();
+	}
 }
 
 } // namespace
@@ -254,11 +370,26 @@ StatementSearchPath(const char *path)
 Scope
 AsRelationOwner(Oid owner, const char *search_path, const char *timezone, int extra_context)
 {
-	const char *path = StatementSearchPath(search_path);
+	const char *path = ExecutionSearchPath(search_path);
 	const Scope scope = Enter(owner, true, timezone, extra_context);
-	(void)set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
-	                        0, false);
+	(void)set_config_option("retention.execution_search_path", path, PGC_INTERNAL, PGC_S_SESSION,
+	                        GUC_ACTION_SAVE, true, 0, false);
+	(void)set_config_option("search_path", PARSE_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
+	                        GUC_ACTION_SAVE, true, 0, false);
 	return scope;
+}
+
+void
+InstallStatementHooks()
+{
+	previous_planner = planner_hook;
+	planner_hook = PlanWithOwnerPath;
+	previous_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = StartWithOwnerPath;
+	previous_executor_end = ExecutorEnd_hook;
+	ExecutorEnd_hook = EndWithOwnerPath;
+	previous_utility = ProcessUtility_hook;
+	ProcessUtility_hook = UtilityWithOwnerPath;
 }
 
 Oid

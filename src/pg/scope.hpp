@@ -13,8 +13,10 @@
  *    statements run with the search_path a new session of the owner gets (OwnerSearchPath),
  *    so that the table's triggers, rules and row-level security policies behave as they do
  *    for the application (like a job pg_cron runs as that role). The statements themselves
- *    name every function, operator and type with its schema (see pg/sql_text.hpp and
- *    catalog::DeparseExpression), so that path never changes what they mean.
+ *    are parsed with pg_catalog alone on the path, and only planned and executed with the
+ *    owner's (InstallStatementHooks), so that path never changes what they mean: they name
+ *    every other schema's function, operator and type (see pg/sql_text.hpp and
+ *    catalog::DeparseExpression).
  */
 #pragma once
 
@@ -47,9 +49,18 @@ void Leave(const Scope &scope);
  */
 char *OwnerSearchPath(Oid role);
 
-/* Enter(owner, restricted) with the given search_path (from OwnerSearchPath). */
+/*
+ * Enter(owner, restricted) for statements on a relation: they are parsed with pg_catalog
+ * alone on the search_path, and planned and executed with `search_path` (from OwnerSearchPath).
+ */
 Scope AsRelationOwner(Oid owner, const char *search_path, const char *timezone,
                       int extra_context = 0);
+
+/*
+ * From _PG_init: the planner, executor and utility hooks that switch a relation-owner
+ * statement to its owner's path once it is parsed.
+ */
+void InstallStatementHooks();
 
 /* The role that owns the extension (a superuser: the extension is not trusted). */
 Oid ExtensionOwner();

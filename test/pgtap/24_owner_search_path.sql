@@ -6,7 +6,7 @@
 -- operators planted ahead of pg_catalog on it are never bound.
 \set ON_ERROR_STOP true
 SET client_min_messages = warning;
-SELECT plan(26);
+SELECT plan(36);
 
 SELECT current_database() AS db \gset
 DO $$ BEGIN CREATE ROLE sp_owner24; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
@@ -119,5 +119,61 @@ SELECT is((SELECT rows_erased FROM retention.erase_subject('2', 'request 24b')),
           'erase_subject removes only the subject''s rows (its = is the column type''s)');
 SELECT is((SELECT count(*) FROM public.events), 17::bigint, 'no other row is erased');
 
+ALTER ROLE sp_owner24 IN DATABASE :"db" RESET search_path;
+
+-- operators that match the argument types better than pg_catalog's never bind either, wherever
+-- their schema is on the path (here after pg_catalog): pg_catalog has no varchar = text (the
+-- policy's = is texteq over an implicit cast) and no text[] @> text[] (its @> takes anyarray)
+SET ROLE sp_owner24;
+CREATE TABLE public.tickets (id int PRIMARY KEY, status varchar(10), tags text[], at timestamptz NOT NULL);
+SELECT retention.add_policy('tickets24', 'tickets', 'at', '30 days',
+                            keep_when => $$status = 'open' OR tags @> ARRAY['hold']$$) IS NOT NULL AS b \gset
+CREATE FUNCTION app24.vc_never(varchar, text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT false';
+CREATE OPERATOR app24.= (LEFTARG = varchar, RIGHTARG = text, FUNCTION = app24.vc_never);
+CREATE FUNCTION app24.arr_never(text[], text[]) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT false';
+CREATE OPERATOR app24.@> (LEFTARG = text[], RIGHTARG = text[], FUNCTION = app24.arr_never);
+RESET ROLE;
+ALTER ROLE sp_owner24 IN DATABASE :"db" SET search_path = pg_catalog, app24, public;
+-- 10 expired rows (3 open, 3 on hold, 4 neither) and 2 recent ones
+INSERT INTO public.tickets SELECT g, CASE WHEN g <= 3 THEN 'open' ELSE 'closed' END,
+       CASE WHEN g BETWEEN 4 AND 6 THEN ARRAY['hold', 'vip'] ELSE ARRAY['vip'] END, now() - interval '90 days'
+  FROM generate_series(1, 10) g;
+INSERT INTO public.tickets VALUES (11, 'closed', '{}', now()), (12, 'closed', '{}', now());
+SELECT is((SELECT rows_expired FROM retention.preview('tickets24')), 4::bigint,
+          'preview counts the 4 expired rows that keep_when does not keep');
+CALL retention.run('tickets24');
+SELECT is((SELECT last_status FROM retention.policies WHERE name = 'tickets24'), 'ok', 'the run is ok');
+SELECT is((SELECT count(*) FROM public.tickets WHERE status = 'open'), 3::bigint,
+          'open rows stay (keep_when''s = is texteq, not app24''s varchar = text)');
+SELECT is((SELECT count(*) FROM public.tickets WHERE 'hold' = ANY (tags)), 3::bigint,
+          'rows on hold stay (keep_when''s @> is the anyarray one, not app24''s text[] @> text[])');
+SELECT is((SELECT count(*) FROM public.tickets), 8::bigint, 'only the 4 expired rows are gone');
+SELECT is((SELECT sum(rows_affected)::bigint FROM retention.purge_log WHERE policy_name = 'tickets24'), 4::bigint,
+          'and the audit counts 4');
+
+-- only the policy's text is parsed with pg_catalog alone: a SQL function it calls, which the
+-- planner inlines, still finds what it names without a schema on the owner's path
+SET ROLE sp_owner24;
+SET check_function_bodies = off; -- on_hold's body resolves on the owner's path, not this one
+CREATE FUNCTION app24.hold_tag() RETURNS text LANGUAGE sql IMMUTABLE AS $$SELECT 'hold'$$;
+CREATE FUNCTION app24.on_hold(tags text[]) RETURNS boolean LANGUAGE sql IMMUTABLE
+  AS $$SELECT hold_tag() = ANY (tags)$$;
+RESET check_function_bodies;
+CREATE TABLE public.notes24 (id int PRIMARY KEY, tags text[], at timestamptz NOT NULL);
+SELECT retention.add_policy('notes24', 'notes24', 'at', '30 days',
+                            keep_when => 'app24.on_hold(tags)') IS NOT NULL AS b \gset
+RESET ROLE;
+-- 7 expired rows (4 on hold) and 1 recent one
+INSERT INTO public.notes24 SELECT g, CASE WHEN g <= 4 THEN ARRAY['hold'] ELSE ARRAY['x'] END,
+       now() - interval '90 days' FROM generate_series(1, 7) g;
+INSERT INTO public.notes24 VALUES (8, '{}', now());
+SELECT is((SELECT rows_expired FROM retention.preview('notes24')), 3::bigint,
+          'preview counts the 3 expired rows not on hold');
+CALL retention.run('notes24');
+SELECT is((SELECT last_status FROM retention.policies WHERE name = 'notes24'), 'ok',
+          'the run is ok (the inlined body resolved hold_tag() on the owner''s path)');
+SELECT is((SELECT count(*) FROM public.notes24 WHERE 'hold' = ANY (tags)), 4::bigint,
+          'rows on hold stay');
+SELECT is((SELECT count(*) FROM public.notes24), 5::bigint, 'only the 3 expired rows are gone');
 ALTER ROLE sp_owner24 IN DATABASE :"db" RESET search_path;
 SELECT * FROM finish();
