@@ -32,13 +32,25 @@ esac
 cache=${RETENTION_CHROOT_CACHE:-/var/cache/retention/chroot}
 root=$cache/$release
 
+# apt_source CODENAME: the URI of the apt source that serves CODENAME, from apt's lists.
+apt_source()
+{
+	apt-get indextargets --format '$(RELEASE) $(REPO_URI)' 'Created-By: Packages' 2>/dev/null |
+		awk -v c="$1" '$1 == c { print $2; exit }'
+}
+
 # The mirror that serves this machine's own Debian release, as apt resolved it.
 host_mirror()
 {
 	local codename uri
 	codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
-	uri=$(apt-get indextargets --format '$(RELEASE) $(REPO_URI)' 'Created-By: Packages' 2>/dev/null |
-		awk -v c="$codename" '$1 == c { print $2; exit }')
+	uri=$(apt_source "$codename")
+	if [ -z "$uri" ]; then
+		# apt names a source's release only from a Release file it has fetched: none yet on a
+		# machine whose package lists are empty
+		apt-get update -qq >/dev/null
+		uri=$(apt_source "$codename")
+	fi
 	if [ -z "$uri" ]; then
 		echo "chroot.sh: no apt source for $codename in this machine's apt configuration" >&2
 		return 1
@@ -50,10 +62,10 @@ make_root()
 {
 	local mirror script partial
 	[ -f "$root/.retention-root" ] && return 0
+	mirror=$(host_mirror) # (updates apt's lists when they are empty)
 	if ! command -v debootstrap >/dev/null; then
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
 	fi
-	mirror=$(host_mirror)
 	# debootstrap knows a release by a script of that name; a newer one than it knows bootstraps
 	# like sid, as Debian's own suites do.
 	script=/usr/share/debootstrap/scripts/$release
