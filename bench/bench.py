@@ -40,9 +40,9 @@ sys.path.insert(0, HERE)
 
 PARTS = ["purge_delete", "partition_drop", "worker_cycle", "subjects_tenants", "scaling"]
 HOST_MAJOR = os.environ.get("PG_MAJOR", "15")
-# A Debian root of the benchmark's own: the test suite uses the default roots, and only one
-# process may use a root's /retention copy at a time.
-CHROOT_CACHE = os.environ.get("RETENTION_BENCH_CHROOT_CACHE", "/var/cache/retention/chroot-bench")
+# The Debian roots scripts/chroot.sh makes (the test command's too: every call works on a copy
+# of the tree of its own)
+CHROOT_CACHE = os.environ.get("RETENTION_CHROOT_CACHE", "/var/cache/retention/chroot")
 
 
 def utcnow():
@@ -110,7 +110,7 @@ def run_in_root(major, size, only, out_dir):
     if only:
         args += ["--only", " ".join(only)]
     env = dict(os.environ, RETENTION_CHROOT_OUT=out_dir,
-               RETENTION_CHROOT_CACHE=os.environ.get("RETENTION_CHROOT_CACHE", CHROOT_CACHE))
+               RETENTION_CHROOT_CACHE=CHROOT_CACHE)
     print(f"\n== PostgreSQL {major}: in the Debian root of {env['RETENTION_CHROOT_CACHE']}", flush=True)
     subprocess.run(["bash", os.path.join(ROOT, "scripts/chroot.sh"), major, "bash", "bench/run.sh", *args],
                    env=env, check=False)

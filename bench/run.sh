@@ -5,7 +5,7 @@
 # (parts in bench/harness/); this installs what it needs from Debian and runs it.
 #
 # Usage (as root on Debian 12, from a clone of the repository):
-#   bash bench/run.sh                        # --size default: about 17 minutes per major on 2 cores
+#   bash bench/run.sh                        # --size default: about 14 minutes per major on 2 cores
 #   bash bench/run.sh --size quick           # a smoke run of every part
 #   bash bench/run.sh --size full            # the full sizes (1-8 million rows)
 #   bash bench/run.sh --pg 15                # some of the majors (default "15 17")

@@ -174,6 +174,18 @@ class Bench:
         self.res.set("expired_rows", self.expired_rows)
         self.res.set("generate_s", round(time.time() - t, 3))
 
+    def kept_check(self, label, table, cutoff):
+        """Every row of bench_src at or after the run's CUTOFF is still in TABLE, unchanged (rows
+        pgbench added have ids past bench_src's); a run that logged no cutoff fails the check."""
+        c = self.res.check
+        c(f"{label} the run logged its cutoff", True, cutoff is not None)
+        if cutoff is None:
+            return
+        where = f"WHERE at >= '{cutoff}'::timestamptz AND id <= {self.rows}"
+        c(f"{label} rows at or after the cutoff left, unchanged",
+          self.content_sum(f"(SELECT * FROM bench_src {where}) s"),
+          self.content_sum(f"(SELECT id, at, tenant, payload FROM {table} {where}) t"))
+
     def content_sum(self, table):
         return self.q(f"SELECT count(*) || ':' || sum(id) || ':' || sum(hashtext(payload)::bigint) || ':' "
                       f"|| sum(extract(epoch FROM at)::numeric) FROM {table}")
@@ -366,6 +378,7 @@ class Bench:
           self.q("SELECT count(*) FROM bench_ev WHERE at < %s::timestamptz", (lg["cutoff"],)))
         c(f"1a [{r}] rows left", self.rows - self.expired_rows - lg["delete_rows"],
           self.q("SELECT count(*) FROM bench_ev"))
+        self.kept_check(f"1a [{r}]", "bench_ev", lg["cutoff"])
         c(f"1a [{r}] verify_audit()", True, self.q("SELECT ok FROM retention.verify_audit()"))
         self.db.execute("SELECT retention.drop_policy('ev')")
         self.db.execute("DROP TABLE bench_ev")
@@ -492,6 +505,7 @@ class Bench:
         c("2a expired partitions left", 0, self.left_of(names))
         c("2a rows below the run's cutoff left", 0,
           self.q("SELECT count(*) FROM bench_ev2 WHERE at < %s::timestamptz", (lg["cutoff"],)))
+        self.kept_check("2a", "bench_ev2", lg["cutoff"])
         c("2a verify_audit()", True, self.q("SELECT ok FROM retention.verify_audit()"))
         self.db.execute("SELECT retention.drop_policy('ev2')")
         self.db.execute("DROP TABLE bench_ev2")

@@ -196,7 +196,12 @@ def summarize_dir(directory):
                                   .replace(", ", ": ") + ("/s" if rate else ""), t, p))
             best = b.get("highest_rate_keeping_90pct_tps")
             if best is not None:
-                targets.append(("highest max_rows_per_second keeping TPS ≥ 0.9× (in place)", "reported", str(best), None))
+                targets.append(("highest max_rows_per_second keeping TPS ≥ 0.9× the same pgbench run's before "
+                                "the purge (in place)", "reported", str(best), None))
+            best = b.get("highest_rate_keeping_90pct_tps_vs_standalone_alone")
+            if best is not None:
+                targets.append(("highest max_rows_per_second keeping TPS ≥ 0.9× pgbench alone (in place)",
+                                "reported", str(best), None))
         if pt:
             p2 = pt.get("part2", {})
             for side, label in (("retention", "partitions, retention"), ("drop", "partitions, DROP TABLE"),
