@@ -220,9 +220,10 @@ DeparseExpression(const char *stored, Oid relid, const char *alias, const char *
 	 * PostgreSQL 17 removed override search paths, and a search_path setting always searches
 	 * pg_catalog. Deparsed with only pg_catalog on the path, ruleutils names every other
 	 * schema's function, operator (OPERATOR(app.<)) and type with its schema and pg_catalog's
-	 * without. The text means the same only where pg_catalog is the one schema searched, as
-	 * pg_dump's output does: pg::AsRelationOwner parses every statement that embeds it with
-	 * that path, and Rebind (catalog/binding.cpp) with pg_catalog first and then pg_temp.
+	 * without. The text means the same only where pg_catalog is the one schema searched for
+	 * functions and operators and the first for types, as pg_dump's output does:
+	 * pg::AsRelationOwner parses every statement that embeds it with pg_catalog, pg_temp, and
+	 * so does Rebind (catalog/binding.cpp).
 	 */
 	const int level = NewGUCNestLevel();
 	(void)set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,

@@ -24,14 +24,33 @@ extern "C"
 namespace retention::pg
 {
 
+namespace
+{
+
+/*
+ * How deeply the statement in progress is nested in others: the planner, executor and utility
+ * hooks below count their own calls. A relation-owner scope notes the level its own statements
+ * are issued at (scope_level), which tells them apart from the statements that theirs run in
+ * turn (triggers, functions), whatever search_path those set. -1: no relation-owner scope.
+ */
+int statement_level = 0;
+int scope_level = -1;
+
+} // namespace
+
 Scope
 Enter(Oid role, bool restricted, const char *timezone, int extra_context)
 {
 	Scope scope;
 	GetUserIdAndSecContext(&scope.saved_user, &scope.saved_security_context);
 	scope.guc_level = NewGUCNestLevel();
+	scope.saved_scope_level = scope_level;
 	(void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 	                        GUC_ACTION_SAVE, true, 0, false);
+	/* not (or no longer) a relation-owner scope: this one's statements keep the path above */
+	(void)set_config_option("retention.execution_search_path", "", PGC_INTERNAL, PGC_S_SESSION,
+	                        GUC_ACTION_SAVE, true, 0, false);
+	scope_level = -1;
 	if (timezone != nullptr)
 	{
 		(void)set_config_option("TimeZone", timezone, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
@@ -51,6 +70,7 @@ Leave(const Scope &scope)
 {
 	SetUserIdAndSecContext(scope.saved_user, scope.saved_security_context);
 	AtEOXact_GUC(true, scope.guc_level);
+	scope_level = scope.saved_scope_level;
 }
 
 namespace
@@ -224,105 +244,205 @@ ExecutionSearchPath(const char *path)
 }
 
 /*
- * The text of a relation-owner scope's statements is parsed with this path, which searches
- * pg_catalog alone for functions, operators and types (pg_temp only ever for relations, and the
- * statements name theirs with a schema; the last entry names no schema and marks the scope).
- * They are planned and executed with the owner's path (the hooks below), so that the table's
- * triggers and the bodies of SQL functions the planner inlines see what they see for the
- * application. So a function or operator of the owner's path never takes the place of the one
- * the policy was bound to, even where it matches the argument types better than pg_catalog's
- * (varchar = text against texteq, text[] @> text[] against anyarray's): from PostgreSQL 17 on
- * policy expressions name pg_catalog's objects without a schema (catalog::DeparseExpression).
+ * A relation-owner scope's own statements are parsed with pg_catalog, pg_temp on the path (set
+ * by Enter), which searches pg_catalog alone for functions and operators, and pg_catalog before
+ * pg_temp for types (the statements name their relations with a schema). They are planned and
+ * executed with the owner's path (the hooks below), so that the table's triggers, the functions
+ * the expressions call and the bodies of SQL functions the planner inlines see what they see
+ * for the application. So a function or operator of the owner's path never takes the place of
+ * the one the policy was bound to, even where it matches the argument types better than
+ * pg_catalog's (varchar = text against texteq, text[] @> text[] against anyarray's): from
+ * PostgreSQL 17 on policy expressions name pg_catalog's objects without a schema
+ * (catalog::DeparseExpression).
+ *
+ * Each step of such a statement (planning, each executor phase, a utility command) runs in a
+ * GUC nesting level of its own that is rolled back when it returns: whatever its triggers and
+ * functions set (search_path with set_config(..., false) included) ends with it, and never
+ * reaches the scope's next statement or the caller's session.
  */
-constexpr const char *PARSE_SEARCH_PATH =
-    "pg_catalog, pg_temp, \"retention: parse with pg_catalog alone\"";
-
 planner_hook_type previous_planner = nullptr;
 ExecutorStart_hook_type previous_executor_start = nullptr;
+ExecutorRun_hook_type previous_executor_run = nullptr;
+ExecutorFinish_hook_type previous_executor_finish = nullptr;
 ExecutorEnd_hook_type previous_executor_end = nullptr;
 ProcessUtility_hook_type previous_utility = nullptr;
-/* the statement whose execution ToExecutionPath switched the path for, until it ends */
-const QueryDesc *switched_statement = nullptr;
 
 /*
- * A statement of a relation-owner scope, at the scope's parse path, goes on to planning,
- * execution or a utility command: it switches to the owner's path and says so. Statements
- * nested in it (the owner's triggers, inlined functions) find the owner's path already, or
- * set their function's own.
+ * Before a step: a GUC nesting level with the owner's path when the step belongs to one of the
+ * scope's own statements (0 otherwise); the step's nested statements count one level deeper.
  */
-bool
-ToExecutionPath()
+int
+BeginStep()
 {
-	if (namespace_search_path == nullptr || strcmp(namespace_search_path, PARSE_SEARCH_PATH) != 0 ||
-	    guc::execution_search_path == nullptr || guc::execution_search_path[0] == '\0')
+	int level = 0;
+	if (statement_level == scope_level && guc::execution_search_path != nullptr &&
+	    guc::execution_search_path[0] != '\0')
 	{
-		return false;
+		level = NewGUCNestLevel();
+		(void)set_config_option("search_path", guc::execution_search_path, PGC_USERSET,
+		                        PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	}
-	(void)set_config_option("search_path", guc::execution_search_path, PGC_USERSET, PGC_S_SESSION,
-	                        GUC_ACTION_SAVE, true, 0, false);
-	return true;
+	statement_level++;
+	return level;
+}
+
+/* After a step that returned: the settings as they were before it (see BeginStep). */
+void
+EndStep(int level)
+{
+	statement_level--;
+	if (level > 0)
+	{
+		AtEOXact_GUC(false, level);
+	}
 }
 
 /*
- * The switched step ended: the scope's next statement is parsed with PARSE_SEARCH_PATH again,
- * whatever the step's triggers did to search_path. (A step that fails never gets here; the
- * (sub)transaction's abort or the scope's end restores the setting then.)
+ * After a step that raised: the count goes back before the error does. The GUC level is
+ * rolled back by the (sub)transaction's abort, or by the scope's Leave if the error is caught
+ * without one.
  */
 void
-ToParsePath()
+AbandonStep()
 {
-	(void)set_config_option("search_path", PARSE_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
-	                        GUC_ACTION_SAVE, true, 0, false);
+	statement_level--;
 }
 
+/*
+ * The hooks. Only trivially destructible locals: the PG_TRY blocks are jumped to by errors.
+ */
 PlannedStmt *
 PlanWithOwnerPath(Query *parse, const char *query_string, int cursor_options,
                   ParamListInfo bound_params)
 {
-	const bool switched = ToExecutionPath();
-	PlannedStmt *result = previous_planner != nullptr
-	                          ? previous_planner(parse, query_string, cursor_options, bound_params)
-	                          : standard_planner(parse, query_string, cursor_options, bound_params);
-	if (switched)
+	const int level = BeginStep();
+	PlannedStmt *volatile result = nullptr;
+	PG_TRY();
 	{
-		ToParsePath();
+		result = previous_planner != nullptr
+		             ? previous_planner(parse, query_string, cursor_options, bound_params)
+		             : standard_planner(parse, query_string, cursor_options, bound_params);
 	}
+	PG_CATCH();
+	{
+		AbandonStep();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	EndStep(level);
 	return result;
 }
 
 void
 StartWithOwnerPath(QueryDesc *desc, int eflags)
 {
-	if (ToExecutionPath())
+	const int level = BeginStep();
+	PG_TRY();
 	{
-		switched_statement = desc;
+		if (previous_executor_start != nullptr)
+		{
+			previous_executor_start(desc, eflags);
+		}
+		else
+		{
+			standard_ExecutorStart(desc, eflags);
+		}
 	}
-	if (previous_executor_start != nullptr)
+	PG_CATCH();
 	{
-		previous_executor_start(desc, eflags);
+		AbandonStep();
+		PG_RE_THROW();
 	}
-	else
+	PG_END_TRY();
+	EndStep(level);
+}
+
+#if PG_VERSION_NUM >= 180000
+void
+RunWithOwnerPath(QueryDesc *desc, ScanDirection direction, uint64 count)
+#else
+void
+RunWithOwnerPath(QueryDesc *desc, ScanDirection direction, uint64 count, bool execute_once)
+#endif
+{
+	const int level = BeginStep();
+	PG_TRY();
 	{
-		standard_ExecutorStart(desc, eflags);
+#if PG_VERSION_NUM >= 180000 /* 18 dropped execute_once */
+		if (previous_executor_run != nullptr)
+		{
+			previous_executor_run(desc, direction, count);
+		}
+		else
+		{
+			standard_ExecutorRun(desc, direction, count);
+		}
+#else
+		if (previous_executor_run != nullptr)
+		{
+			previous_executor_run(desc, direction, count, execute_once);
+		}
+		else
+		{
+			standard_ExecutorRun(desc, direction, count, execute_once);
+		}
+#endif
 	}
+	PG_CATCH();
+	{
+		AbandonStep();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	EndStep(level);
+}
+
+void
+FinishWithOwnerPath(QueryDesc *desc)
+{
+	const int level = BeginStep();
+	PG_TRY();
+	{
+		if (previous_executor_finish != nullptr)
+		{
+			previous_executor_finish(desc);
+		}
+		else
+		{
+			standard_ExecutorFinish(desc);
+		}
+	}
+	PG_CATCH();
+	{
+		AbandonStep();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	EndStep(level);
 }
 
 void
 EndWithOwnerPath(QueryDesc *desc)
 {
-	if (previous_executor_end != nullptr)
+	const int level = BeginStep();
+	PG_TRY();
 	{
-		previous_executor_end(desc);
+		if (previous_executor_end != nullptr)
+		{
+			previous_executor_end(desc);
+		}
+		else
+		{
+			standard_ExecutorEnd(desc);
+		}
 	}
-	else
+	PG_CATCH();
 	{
-		standard_ExecutorEnd(desc);
+		AbandonStep();
+		PG_RE_THROW();
 	}
-	if (desc == switched_statement)
-	{
-		switched_statement = nullptr;
-		ToParsePath();
-	}
+	PG_END_TRY();
+	EndStep(level);
 }
 
 #if PG_VERSION_NUM >= 140000
@@ -337,32 +457,39 @@ UtilityWithOwnerPath(PlannedStmt *pstmt, const char *query_string, ProcessUtilit
                      QueryCompletion *completion)
 #endif
 {
-	const bool switched = ToExecutionPath();
+	const int level = BeginStep();
+	PG_TRY();
+	{
 #if PG_VERSION_NUM >= 140000
-	if (previous_utility != nullptr)
-	{
-		previous_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest,
-		                 completion);
-	}
-	else
-	{
-		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env,
-		                        dest, completion);
-	}
+		if (previous_utility != nullptr)
+		{
+			previous_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest,
+			                 completion);
+		}
+		else
+		{
+			standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env,
+			                        dest, completion);
+		}
 #else
-	if (previous_utility != nullptr)
-	{
-		previous_utility(pstmt, query_string, context, params, query_env, dest, completion);
-	}
-	else
-	{
-		standard_ProcessUtility(pstmt, query_string, context, params, query_env, dest, completion);
-	}
+		if (previous_utility != nullptr)
+		{
+			previous_utility(pstmt, query_string, context, params, query_env, dest, completion);
+		}
+		else
+		{
+			standard_ProcessUtility(pstmt, query_string, context, params, query_env, dest,
+			                        completion);
+		}
 #endif
-	if (switched)
-	{
-		ToParsePath();
 	}
+	PG_CATCH();
+	{
+		AbandonStep();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	EndStep(level);
 }
 
 } // namespace
@@ -374,8 +501,7 @@ AsRelationOwner(Oid owner, const char *search_path, const char *timezone, int ex
 	const Scope scope = Enter(owner, true, timezone, extra_context);
 	(void)set_config_option("retention.execution_search_path", path, PGC_INTERNAL, PGC_S_SESSION,
 	                        GUC_ACTION_SAVE, true, 0, false);
-	(void)set_config_option("search_path", PARSE_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
-	                        GUC_ACTION_SAVE, true, 0, false);
+	scope_level = statement_level;
 	return scope;
 }
 
@@ -386,6 +512,10 @@ InstallStatementHooks()
 	planner_hook = PlanWithOwnerPath;
 	previous_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = StartWithOwnerPath;
+	previous_executor_run = ExecutorRun_hook;
+	ExecutorRun_hook = RunWithOwnerPath;
+	previous_executor_finish = ExecutorFinish_hook;
+	ExecutorFinish_hook = FinishWithOwnerPath;
 	previous_executor_end = ExecutorEnd_hook;
 	ExecutorEnd_hook = EndWithOwnerPath;
 	previous_utility = ProcessUtility_hook;

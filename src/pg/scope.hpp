@@ -13,10 +13,11 @@
  *    statements run with the search_path a new session of the owner gets (OwnerSearchPath),
  *    so that the table's triggers, rules and row-level security policies behave as they do
  *    for the application (like a job pg_cron runs as that role). The statements themselves
- *    are parsed with pg_catalog alone on the path, and only planned and executed with the
+ *    are parsed with pg_catalog, pg_temp on the path, and only planned and executed with the
  *    owner's (InstallStatementHooks), so that path never changes what they mean: they name
  *    every other schema's function, operator and type (see pg/sql_text.hpp and
- *    catalog::DeparseExpression).
+ *    catalog::DeparseExpression). What the statements' triggers and functions do to settings
+ *    ends with each statement.
  */
 #pragma once
 
@@ -30,6 +31,7 @@ struct Scope
 	Oid saved_user;
 	int saved_security_context;
 	int guc_level;
+	int saved_scope_level; /* the enclosing relation-owner scope's (see scope.cpp) */
 };
 static_assert(std::is_trivially_destructible_v<Scope>,
               "Scope lives in frames that call the backend");
@@ -50,8 +52,9 @@ void Leave(const Scope &scope);
 char *OwnerSearchPath(Oid role);
 
 /*
- * Enter(owner, restricted) for statements on a relation: they are parsed with pg_catalog
- * alone on the search_path, and planned and executed with `search_path` (from OwnerSearchPath).
+ * Enter(owner, restricted) for statements on a relation: they are parsed with pg_catalog,
+ * pg_temp on the search_path, and planned and executed with `search_path` (from
+ * OwnerSearchPath).
  */
 Scope AsRelationOwner(Oid owner, const char *search_path, const char *timezone,
                       int extra_context = 0);

@@ -6,7 +6,7 @@
 -- operators planted ahead of pg_catalog on it are never bound.
 \set ON_ERROR_STOP true
 SET client_min_messages = warning;
-SELECT plan(36);
+SELECT plan(42);
 
 SELECT current_database() AS db \gset
 DO $$ BEGIN CREATE ROLE sp_owner24; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
@@ -175,5 +175,51 @@ SELECT is((SELECT last_status FROM retention.policies WHERE name = 'notes24'), '
 SELECT is((SELECT count(*) FROM public.notes24 WHERE 'hold' = ANY (tags)), 4::bigint,
           'rows on hold stay');
 SELECT is((SELECT count(*) FROM public.notes24), 5::bigint, 'only the 3 expired rows are gone');
+
+-- what a trigger sets ends with its statement, even set_config(..., false) next to a function
+-- whose own SET names a path: the caller's session keeps its search_path, and the statements
+-- after it are parsed as before. And a schema any role with CREATE on the database can make
+-- (here named as an earlier parse path was) is never searched while they are parsed.
+SET ROLE sp_owner24;
+CREATE TABLE public.msgs24 (id int PRIMARY KEY, tags text[], at timestamptz NOT NULL);
+CREATE FUNCTION app24.clobber() RETURNS void LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp, "retention: parse with pg_catalog alone"
+  AS $$BEGIN PERFORM 1 FROM pg_catalog.pg_class LIMIT 1; END $$;
+CREATE FUNCTION app24.msgs_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM app24.clobber();
+	PERFORM pg_catalog.set_config('search_path', 'app24', false);
+	RETURN OLD;
+END $$;
+CREATE TRIGGER msgs24_delete BEFORE DELETE ON public.msgs24
+  FOR EACH ROW EXECUTE FUNCTION app24.msgs_delete();
+SELECT retention.add_policy('msgs24', 'msgs24', 'at', '30 days',
+                            keep_when => $$tags IS DISTINCT FROM '{}'::text[]$$) IS NOT NULL AS c \gset
+RESET ROLE;
+DO $$ BEGIN CREATE ROLE sp_other24; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+GRANT CREATE ON DATABASE :"db" TO sp_other24;
+SET ROLE sp_other24;
+CREATE SCHEMA "retention: parse with pg_catalog alone";
+CREATE FUNCTION "retention: parse with pg_catalog alone".always(text[], text[]) RETURNS boolean
+  LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE OPERATOR "retention: parse with pg_catalog alone".= (LEFTARG = text[], RIGHTARG = text[],
+  FUNCTION = "retention: parse with pg_catalog alone".always);
+GRANT USAGE ON SCHEMA "retention: parse with pg_catalog alone" TO PUBLIC;
+RESET ROLE;
+-- 6 expired rows (3 tagged, which keep_when keeps) and 2 recent ones
+INSERT INTO public.msgs24 SELECT g, CASE WHEN g <= 3 THEN ARRAY['x'] ELSE '{}' END,
+       now() - interval '90 days' FROM generate_series(1, 6) g;
+INSERT INTO public.msgs24 VALUES (7, '{}', now()), (8, '{}', now());
+SET search_path = public;
+SELECT is((SELECT rows_expired FROM retention.preview('msgs24')), 3::bigint,
+          'preview counts the 3 untagged expired rows (IS DISTINCT FROM uses pg_catalog''s =)');
+CALL retention.run('msgs24');
+SELECT is(current_setting('search_path'), 'public', 'the caller''s search_path is unchanged after the run');
+SELECT is((SELECT last_status FROM retention.policies WHERE name = 'msgs24'), 'ok', 'the run is ok');
+SELECT is((SELECT count(*) FROM public.msgs24 WHERE tags = ARRAY['x']), 3::bigint, 'tagged rows stay');
+SELECT is((SELECT count(*) FROM public.msgs24), 5::bigint, 'only the 3 untagged expired rows are gone');
+SELECT is((SELECT sum(rows_affected)::bigint FROM retention.purge_log WHERE policy_name = 'msgs24'), 3::bigint,
+          'and the audit counts 3');
+RESET search_path;
 ALTER ROLE sp_owner24 IN DATABASE :"db" RESET search_path;
 SELECT * FROM finish();
