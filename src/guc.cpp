@@ -18,6 +18,7 @@ int lock_timeout_ms = 1000;
 int max_runtime_ms = 0;
 int max_rows_per_second = 0;
 char *execution_search_path = nullptr;
+int execution_level = -1;
 
 void
 Define()
@@ -49,6 +50,12 @@ Define()
 	                           GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE |
 	                               GUC_NO_RESET_ALL,
 	                           nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("retention.execution_level",
+	                        "Internal: the statement depth of a relation-owner scope's statements.",
+	                        nullptr, &execution_level, -1, -1, INT_MAX, PGC_INTERNAL,
+	                        GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE |
+	                            GUC_NO_RESET_ALL,
+	                        nullptr, nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("retention");
 #else

@@ -18,6 +18,8 @@ extern int max_rows_per_second;
  * with GUC_ACTION_SAVE inside a scope: errors and the scope's end unwind it like search_path.
  */
 extern char *execution_search_path;
+/* Internal too: the statement depth the scope's own statements run at (-1: no such scope). */
+extern int execution_level;
 
 void Define();
 

@@ -6,7 +6,6 @@
 #include "catalog/audit.hpp"
 #include "pg/scope.hpp"
 #include "pg/sql_text.hpp"
-#include "pg/subtransaction.hpp"
 #include "policy/sha256.hpp"
 
 extern "C"
@@ -37,44 +36,13 @@ CopyText(HeapTuple row, TupleDesc desc, int column)
 	return isnull ? nullptr : TextDatumGetCString(value);
 }
 
-struct InputStep
-{
-	const char *value;
-	Oid type;
-};
-static_assert(std::is_trivially_destructible_v<InputStep>,
-              "InputStep lives in frames that call the backend");
-
-void
-InputStepRun(void *arg)
-{
-	const InputStep *step = static_cast<const InputStep *>(arg);
-	Oid function;
-	Oid io_param;
-	getTypeInputInfo(step->type, &function, &io_param);
-	(void)OidInputFunctionCall(function, const_cast<char *>(step->value), io_param, -1);
-}
-
-/* Whether `value` is a valid input of `type` (without raising its error). */
-bool
-ConvertsTo(const char *value, Oid type)
-{
-	InputStep step = {value, type};
-	ErrorData *error = pg::InSubtransaction(InputStepRun, &step);
-	if (error == nullptr)
-	{
-		return true;
-	}
-	FreeErrorData(error);
-	return false;
-}
-
 /*
  * "alias.col = 'value'::type OR ..." over the declared columns that exist and can hold the
- * value; nullptr when none can.
+ * value (asked of the column type's input as the relation's owner); nullptr when none can.
  */
 char *
-ScopeCondition(Oid relid, const char *alias, List *columns, const char *value)
+ScopeCondition(Oid relid, const char *alias, List *columns, const char *value, Oid owner,
+               const char *owner_path)
 {
 	StringInfoData sql;
 	initStringInfo(&sql);
@@ -88,7 +56,7 @@ ScopeCondition(Oid relid, const char *alias, List *columns, const char *value)
 			continue;
 		}
 		const Oid type = get_atttype(relid, number);
-		if (!ConvertsTo(value, type))
+		if (!pg::ConvertsAsOwner(value, type, owner, owner_path))
 		{
 			continue;
 		}
@@ -212,6 +180,8 @@ ReadHeldRows(Oid relid, const char *alias)
 	}
 	pg::Leave(scope);
 
+	const Oid owner = count > 0 ? pg::RelationOwner(relid) : InvalidOid;
+	const char *owner_path = count > 0 ? pg::OwnerSearchPath(owner) : nullptr;
 	StringInfoData sql;
 	initStringInfo(&sql);
 	for (int i = 0; i < count; i++)
@@ -224,12 +194,14 @@ ReadHeldRows(Oid relid, const char *alias)
 		const char *tenant = nullptr;
 		const char *subject = nullptr;
 		if (hold->tenant != nullptr &&
-		    (tenant = ScopeCondition(relid, alias, tenant_columns, hold->tenant)) == nullptr)
+		    (tenant = ScopeCondition(relid, alias, tenant_columns, hold->tenant, owner,
+		                             owner_path)) == nullptr)
 		{
 			continue; /* the relation holds no rows of that tenant */
 		}
 		if (hold->subject != nullptr &&
-		    (subject = ScopeCondition(relid, alias, subject_columns, hold->subject)) == nullptr)
+		    (subject = ScopeCondition(relid, alias, subject_columns, hold->subject, owner,
+		                              owner_path)) == nullptr)
 		{
 			continue;
 		}

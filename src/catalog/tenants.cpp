@@ -107,10 +107,10 @@ CheckTenantValue(const PolicyRow &row, const char *tenant)
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
 		                errmsg("tenant column \"%s\" no longer exists", row.tenant_column)));
 	}
-	Oid function;
-	Oid io_param;
-	getTypeInputInfo(get_atttype(row.relid, number), &function, &io_param);
-	(void)OidInputFunctionCall(function, const_cast<char *>(tenant), io_param, -1);
+	const Oid owner = pg::RelationOwner(row.relid);
+	Datum value;
+	pg::InputAsOwner(list_make1(const_cast<char *>(tenant)), get_atttype(row.relid, number), owner,
+	                 pg::OwnerSearchPath(owner), &value);
 }
 
 /* Records the change with the new version and bumps the policy's version. */

@@ -4,6 +4,9 @@
 #include "pg/scope.hpp"
 
 #include "guc.hpp"
+#include "pg/subtransaction.hpp"
+
+#include <type_traits>
 
 extern "C"
 {
@@ -12,12 +15,15 @@ extern "C"
 #include "catalog/pg_db_role_setting.h"
 #include "catalog/pg_extension.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
 #include "optimizer/planner.h"
 #include "tcop/utility.h"
 #include "utils/fmgroids.h"
 #include "utils/guc_tables.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/varlena.h"
 }
 
@@ -29,12 +35,12 @@ namespace
 
 /*
  * How deeply the statement in progress is nested in others: the planner, executor and utility
- * hooks below count their own calls. A relation-owner scope notes the level its own statements
- * are issued at (scope_level), which tells them apart from the statements that theirs run in
- * turn (triggers, functions), whatever search_path those set. -1: no relation-owner scope.
+ * hooks below count their own calls. A relation-owner scope notes the depth its own statements
+ * are issued at (guc::execution_level, a setting so that an error's rollback restores it with
+ * the scope's other settings), which tells them apart from the statements that theirs run in
+ * turn (triggers, functions), whatever search_path those set.
  */
 int statement_level = 0;
-int scope_level = -1;
 
 } // namespace
 
@@ -44,13 +50,13 @@ Enter(Oid role, bool restricted, const char *timezone, int extra_context)
 	Scope scope;
 	GetUserIdAndSecContext(&scope.saved_user, &scope.saved_security_context);
 	scope.guc_level = NewGUCNestLevel();
-	scope.saved_scope_level = scope_level;
 	(void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 	                        GUC_ACTION_SAVE, true, 0, false);
 	/* not (or no longer) a relation-owner scope: this one's statements keep the path above */
 	(void)set_config_option("retention.execution_search_path", "", PGC_INTERNAL, PGC_S_SESSION,
 	                        GUC_ACTION_SAVE, true, 0, false);
-	scope_level = -1;
+	(void)set_config_option("retention.execution_level", "-1", PGC_INTERNAL, PGC_S_SESSION,
+	                        GUC_ACTION_SAVE, true, 0, false);
 	if (timezone != nullptr)
 	{
 		(void)set_config_option("TimeZone", timezone, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
@@ -70,7 +76,6 @@ Leave(const Scope &scope)
 {
 	SetUserIdAndSecContext(scope.saved_user, scope.saved_security_context);
 	AtEOXact_GUC(true, scope.guc_level);
-	scope_level = scope.saved_scope_level;
 }
 
 namespace
@@ -255,10 +260,11 @@ ExecutionSearchPath(const char *path)
  * PostgreSQL 17 on policy expressions name pg_catalog's objects without a schema
  * (catalog::DeparseExpression).
  *
- * Each step of such a statement (planning, each executor phase, a utility command) runs in a
- * GUC nesting level of its own that is rolled back when it returns: whatever its triggers and
- * functions set (search_path with set_config(..., false) included) ends with it, and never
- * reaches the scope's next statement or the caller's session.
+ * Planning, a utility command, and an executed statement from ExecutorStart to ExecutorEnd
+ * each run in a GUC nesting level of their own that is rolled back when they end: whatever
+ * the statement's triggers and functions set (search_path with set_config(..., false)
+ * included) lasts to the end of the statement, as set_config(..., true) would for the
+ * application, and never reaches the scope's next statement or the caller's session.
  */
 planner_hook_type previous_planner = nullptr;
 ExecutorStart_hook_type previous_executor_start = nullptr;
@@ -267,56 +273,50 @@ ExecutorFinish_hook_type previous_executor_finish = nullptr;
 ExecutorEnd_hook_type previous_executor_end = nullptr;
 ProcessUtility_hook_type previous_utility = nullptr;
 
-/*
- * Before a step: a GUC nesting level with the owner's path when the step belongs to one of the
- * scope's own statements (0 otherwise); the step's nested statements count one level deeper.
- */
-int
-BeginStep()
+/* Whether the step about to run belongs to one of a relation-owner scope's own statements. */
+bool
+OwnStatement()
 {
-	int level = 0;
-	if (statement_level == scope_level && guc::execution_search_path != nullptr &&
-	    guc::execution_search_path[0] != '\0')
-	{
-		level = NewGUCNestLevel();
-		(void)set_config_option("search_path", guc::execution_search_path, PGC_USERSET,
-		                        PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	}
-	statement_level++;
+	return guc::execution_level >= 0 && statement_level == guc::execution_level &&
+	       guc::execution_search_path != nullptr && guc::execution_search_path[0] != '\0';
+}
+
+/* A GUC nesting level with the owner's path, for OwnStatement(). */
+int
+OwnerPathLevel()
+{
+	const int level = NewGUCNestLevel();
+	(void)set_config_option("search_path", guc::execution_search_path, PGC_USERSET, PGC_S_SESSION,
+	                        GUC_ACTION_SAVE, true, 0, false);
 	return level;
 }
 
-/* After a step that returned: the settings as they were before it (see BeginStep). */
-void
-EndStep(int level)
-{
-	statement_level--;
-	if (level > 0)
-	{
-		AtEOXact_GUC(false, level);
-	}
-}
-
 /*
- * After a step that raised: the count goes back before the error does. The GUC level is
- * rolled back by the (sub)transaction's abort, or by the scope's Leave if the error is caught
- * without one.
+ * The GUC level each executing own statement opened at ExecutorStart, by its depth (nested
+ * relation-owner scopes run at other depths); ExecutorEnd of the same statement rolls it back.
+ * A statement that fails leaves its entry behind, and its level to the (sub)transaction's
+ * abort; the next own statement at that depth replaces the entry.
  */
-void
-AbandonStep()
+struct OpenStatement
 {
-	statement_level--;
-}
+	const QueryDesc *desc;
+	int guc_level;
+	int transaction_level;
+};
+constexpr int MAX_OPEN_STATEMENTS = 64;
+OpenStatement open_statements[MAX_OPEN_STATEMENTS];
 
 /*
- * The hooks. Only trivially destructible locals: the PG_TRY blocks are jumped to by errors.
+ * The hooks. Only trivially destructible locals: the PG_TRY blocks are jumped to by errors,
+ * which take the depth back before they go on.
  */
 PlannedStmt *
 PlanWithOwnerPath(Query *parse, const char *query_string, int cursor_options,
                   ParamListInfo bound_params)
 {
-	const int level = BeginStep();
+	const int level = OwnStatement() ? OwnerPathLevel() : 0;
 	PlannedStmt *volatile result = nullptr;
+	statement_level++;
 	PG_TRY();
 	{
 		result = previous_planner != nullptr
@@ -325,18 +325,32 @@ PlanWithOwnerPath(Query *parse, const char *query_string, int cursor_options,
 	}
 	PG_CATCH();
 	{
-		AbandonStep();
+		statement_level--;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	EndStep(level);
+	statement_level--;
+	if (level > 0)
+	{
+		AtEOXact_GUC(false, level);
+	}
 	return result;
 }
 
 void
 StartWithOwnerPath(QueryDesc *desc, int eflags)
 {
-	const int level = BeginStep();
+	const int depth = statement_level;
+	if (OwnStatement())
+	{
+		if (depth >= MAX_OPEN_STATEMENTS)
+		{
+			ereport(ERROR, (errcode(ERRCODE_STATEMENT_TOO_COMPLEX),
+			                errmsg("relation-owner statements nested too deeply")));
+		}
+		open_statements[depth] = {desc, OwnerPathLevel(), GetCurrentTransactionNestLevel()};
+	}
+	statement_level++;
 	PG_TRY();
 	{
 		if (previous_executor_start != nullptr)
@@ -350,11 +364,11 @@ StartWithOwnerPath(QueryDesc *desc, int eflags)
 	}
 	PG_CATCH();
 	{
-		AbandonStep();
+		statement_level--;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	EndStep(level);
+	statement_level--;
 }
 
 #if PG_VERSION_NUM >= 180000
@@ -365,7 +379,7 @@ void
 RunWithOwnerPath(QueryDesc *desc, ScanDirection direction, uint64 count, bool execute_once)
 #endif
 {
-	const int level = BeginStep();
+	statement_level++;
 	PG_TRY();
 	{
 #if PG_VERSION_NUM >= 180000 /* 18 dropped execute_once */
@@ -390,17 +404,17 @@ RunWithOwnerPath(QueryDesc *desc, ScanDirection direction, uint64 count, bool ex
 	}
 	PG_CATCH();
 	{
-		AbandonStep();
+		statement_level--;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	EndStep(level);
+	statement_level--;
 }
 
 void
 FinishWithOwnerPath(QueryDesc *desc)
 {
-	const int level = BeginStep();
+	statement_level++;
 	PG_TRY();
 	{
 		if (previous_executor_finish != nullptr)
@@ -414,17 +428,18 @@ FinishWithOwnerPath(QueryDesc *desc)
 	}
 	PG_CATCH();
 	{
-		AbandonStep();
+		statement_level--;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	EndStep(level);
+	statement_level--;
 }
 
 void
 EndWithOwnerPath(QueryDesc *desc)
 {
-	const int level = BeginStep();
+	const int depth = statement_level;
+	statement_level++;
 	PG_TRY();
 	{
 		if (previous_executor_end != nullptr)
@@ -438,11 +453,18 @@ EndWithOwnerPath(QueryDesc *desc)
 	}
 	PG_CATCH();
 	{
-		AbandonStep();
+		statement_level--;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	EndStep(level);
+	statement_level--;
+	if (OwnStatement() && depth < MAX_OPEN_STATEMENTS && open_statements[depth].desc == desc &&
+	    open_statements[depth].transaction_level == GetCurrentTransactionNestLevel())
+	{
+		const int level = open_statements[depth].guc_level;
+		open_statements[depth].desc = nullptr;
+		AtEOXact_GUC(false, level);
+	}
 }
 
 #if PG_VERSION_NUM >= 140000
@@ -457,7 +479,8 @@ UtilityWithOwnerPath(PlannedStmt *pstmt, const char *query_string, ProcessUtilit
                      QueryCompletion *completion)
 #endif
 {
-	const int level = BeginStep();
+	const int level = OwnStatement() ? OwnerPathLevel() : 0;
+	statement_level++;
 	PG_TRY();
 	{
 #if PG_VERSION_NUM >= 140000
@@ -485,11 +508,15 @@ UtilityWithOwnerPath(PlannedStmt *pstmt, const char *query_string, ProcessUtilit
 	}
 	PG_CATCH();
 	{
-		AbandonStep();
+		statement_level--;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	EndStep(level);
+	statement_level--;
+	if (level > 0)
+	{
+		AtEOXact_GUC(false, level);
+	}
 }
 
 } // namespace
@@ -501,8 +528,79 @@ AsRelationOwner(Oid owner, const char *search_path, const char *timezone, int ex
 	const Scope scope = Enter(owner, true, timezone, extra_context);
 	(void)set_config_option("retention.execution_search_path", path, PGC_INTERNAL, PGC_S_SESSION,
 	                        GUC_ACTION_SAVE, true, 0, false);
-	scope_level = statement_level;
+	(void)set_config_option("retention.execution_level", psprintf("%d", statement_level),
+	                        PGC_INTERNAL, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	return scope;
+}
+
+void
+InputAsOwner(List *values, Oid type, Oid owner, const char *search_path, Datum *out)
+{
+	Oid function;
+	Oid io_param;
+	getTypeInputInfo(type, &function, &io_param);
+	const Scope scope = AsRelationOwner(owner, search_path, nullptr);
+	/* direct calls, not statements: the hooks do not switch to the owner's path for them */
+	(void)set_config_option("search_path", guc::execution_search_path, PGC_USERSET, PGC_S_SESSION,
+	                        GUC_ACTION_SAVE, true, 0, false);
+	int i = 0;
+	ListCell *cell;
+	foreach (cell, values)
+	{
+		out[i++] = OidInputFunctionCall(function, static_cast<char *>(lfirst(cell)), io_param, -1);
+	}
+	Leave(scope);
+}
+
+namespace
+{
+
+struct InputStep
+{
+	const char *value;
+	Oid type;
+	Oid owner;
+	const char *search_path;
+};
+static_assert(std::is_trivially_destructible_v<InputStep>,
+              "InputStep lives in frames that call the backend");
+
+void
+InputStepRun(void *arg)
+{
+	const InputStep *step = static_cast<const InputStep *>(arg);
+	Datum value;
+	InputAsOwner(list_make1(const_cast<char *>(step->value)), step->type, step->owner,
+	             step->search_path, &value);
+}
+
+} // namespace
+
+bool
+ConvertsAsOwner(const char *value, Oid type, Oid owner, const char *search_path)
+{
+	InputStep step = {value, type, owner, search_path};
+	ErrorData *error = InSubtransaction(InputStepRun, &step);
+	if (error == nullptr)
+	{
+		return true;
+	}
+	FreeErrorData(error);
+	return false;
+}
+
+Oid
+RelationOwner(Oid relid)
+{
+	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+	{
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+		                errmsg("relation with OID %u does not exist", relid)));
+	}
+	const Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
 }
 
 void

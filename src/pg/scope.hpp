@@ -31,7 +31,6 @@ struct Scope
 	Oid saved_user;
 	int saved_security_context;
 	int guc_level;
-	int saved_scope_level; /* the enclosing relation-owner scope's (see scope.cpp) */
 };
 static_assert(std::is_trivially_destructible_v<Scope>,
               "Scope lives in frames that call the backend");
@@ -58,6 +57,20 @@ char *OwnerSearchPath(Oid role);
  */
 Scope AsRelationOwner(Oid owner, const char *search_path, const char *timezone,
                       int extra_context = 0);
+
+/*
+ * `values` (C strings) through the input function of `type` into `out`, called as `owner`'s
+ * statements run (AsRelationOwner, with `search_path` from OwnerSearchPath): a domain's CHECK
+ * constraints are the code of whoever made the domain, and never run with the caller's rights
+ * or the worker's. Raises the input's error.
+ */
+void InputAsOwner(List *values, Oid type, Oid owner, const char *search_path, Datum *out);
+
+/* Whether InputAsOwner succeeds, without raising its error (in a subtransaction). */
+bool ConvertsAsOwner(const char *value, Oid type, Oid owner, const char *search_path);
+
+/* The role that owns relation `relid`. */
+Oid RelationOwner(Oid relid);
 
 /*
  * From _PG_init: the planner, executor and utility hooks that switch a relation-owner

@@ -226,8 +226,7 @@ CutoffFor(const PolicyTarget *target, const Interval *retain, TimestampTz as_of)
 }
 
 /*
- * The tenants as an array of the tenant column's base type (tenant_cutoff() resolves its
- * polymorphic arguments to the base type of a domain).
+ * The tenant column's type (a domain's own, not its base type).
  */
 Oid
 TenantType(const PolicyTarget *target)
@@ -253,21 +252,14 @@ TenantArray(const PolicyTarget *target, List *tenants, Oid *array_type)
 		                errmsg("tenant column \"%s\" of policy \"%s\" has a type without arrays",
 		                       target->tenant_column, target->name)));
 	}
-	Oid input;
-	Oid io_param;
-	getTypeInputInfo(type, &input, &io_param);
 	int16 length;
 	bool by_value;
 	char align;
 	get_typlenbyvalalign(type, &length, &by_value, &align);
 	const int count = list_length(tenants);
 	Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
-	int i = 0;
-	ListCell *cell;
-	foreach (cell, tenants)
-	{
-		values[i++] = OidInputFunctionCall(input, static_cast<char *>(lfirst(cell)), io_param, -1);
-	}
+	/* as the owner: a domain's CHECK on the tenant column is the owner's code */
+	pg::InputAsOwner(tenants, type, target->owner, target->search_path, values);
 	return PointerGetDatum(construct_array(values, count, type, length, by_value, align));
 }
 
@@ -350,9 +342,15 @@ PlanPasses(const PolicyTarget *target, TimestampTz as_of)
 	pass->tenant_cutoffs->tenants = TenantArray(target, tenants, &pass->tenant_cutoffs->array_type);
 	pass->tenant_cutoffs->cutoffs = PointerGetDatum(construct_array(
 	    cutoffs, count, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE));
-	pass->tenant_filter = psprintf("(%s)" SQL_LT "retention.tenant_cutoff(%s, $%d, $%d, %s)",
-	                               target->trigger_sql, tenant_column, TENANT_KEYS_PARAM,
-	                               TENANT_CUTOFFS_PARAM, TimestampLiteral(pass->cutoff));
+	/*
+	 * The column as its base type: a domain given to anyelement stays the domain, and would
+	 * not match the base type's array of tenants.
+	 */
+	pass->tenant_filter = psprintf(
+	    "(%s)" SQL_LT "retention.tenant_cutoff((%s)::%s, $%d, $%d, %s)", target->trigger_sql,
+	    tenant_column,
+	    format_type_extended(getBaseType(TenantType(target)), -1, FORMAT_TYPE_FORCE_QUALIFY),
+	    TENANT_KEYS_PARAM, TENANT_CUTOFFS_PARAM, TimestampLiteral(pass->cutoff));
 	pass->cutoff = pass->latest;
 	return list_make1(pass);
 }

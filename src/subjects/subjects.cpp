@@ -8,7 +8,6 @@
 #include "catalog/relation_rules.hpp"
 #include "pg/scope.hpp"
 #include "pg/sql_text.hpp"
-#include "pg/subtransaction.hpp"
 
 #include <utility>
 
@@ -31,37 +30,6 @@ struct SubjectRelation
 };
 static_assert(std::is_trivially_destructible_v<SubjectRelation>,
               "SubjectRelation lives in frames that call the backend");
-
-struct InputStep
-{
-	const char *value;
-	Oid type;
-};
-static_assert(std::is_trivially_destructible_v<InputStep>,
-              "InputStep lives in frames that call the backend");
-
-void
-InputStepRun(void *arg)
-{
-	const InputStep *step = static_cast<const InputStep *>(arg);
-	Oid function;
-	Oid io_param;
-	getTypeInputInfo(step->type, &function, &io_param);
-	(void)OidInputFunctionCall(function, const_cast<char *>(step->value), io_param, -1);
-}
-
-bool
-ConvertsTo(const char *value, Oid type)
-{
-	InputStep step = {value, type};
-	ErrorData *error = pg::InSubtransaction(InputStepRun, &step);
-	if (error == nullptr)
-	{
-		return true;
-	}
-	FreeErrorData(error);
-	return false;
-}
 
 /*
  * The relations whose policies declare a subject_column, each once, in order of their lowest
@@ -135,7 +103,7 @@ SubjectRelations(const char *subject)
 				continue;
 			}
 			const Oid type = get_atttype(relation->relid, number);
-			if (!ConvertsTo(subject, type))
+			if (!pg::ConvertsAsOwner(subject, type, relation->owner, relation->search_path))
 			{
 				continue;
 			}
