@@ -295,7 +295,9 @@ OwnerPathLevel()
  * The GUC level each executing own statement opened at ExecutorStart, by its depth (nested
  * relation-owner scopes run at other depths); ExecutorEnd of the same statement rolls it back.
  * A statement that fails leaves its entry behind, and its level to the (sub)transaction's
- * abort; the next own statement at that depth replaces the entry.
+ * abort; the next own statement at that depth replaces the entry. Only the scope's own SPI
+ * statements run at that depth, and ExecutorEnd rolls back only a level that is still the
+ * innermost one open.
  */
 struct OpenStatement
 {
@@ -305,6 +307,15 @@ struct OpenStatement
 };
 constexpr int MAX_OPEN_STATEMENTS = 64;
 OpenStatement open_statements[MAX_OPEN_STATEMENTS];
+
+/* The GUC nesting level now open (PostgreSQL keeps the count to itself). */
+int
+InnermostGUCLevel()
+{
+	const int next = NewGUCNestLevel();
+	AtEOXact_GUC(true, next);
+	return next - 1;
+}
 
 /*
  * The hooks. Only trivially destructible locals: the PG_TRY blocks are jumped to by errors,
@@ -459,7 +470,8 @@ EndWithOwnerPath(QueryDesc *desc)
 	PG_END_TRY();
 	statement_level--;
 	if (OwnStatement() && depth < MAX_OPEN_STATEMENTS && open_statements[depth].desc == desc &&
-	    open_statements[depth].transaction_level == GetCurrentTransactionNestLevel())
+	    open_statements[depth].transaction_level == GetCurrentTransactionNestLevel() &&
+	    open_statements[depth].guc_level == InnermostGUCLevel())
 	{
 		const int level = open_statements[depth].guc_level;
 		open_statements[depth].desc = nullptr;
@@ -539,10 +551,16 @@ InputAsOwner(List *values, Oid type, Oid owner, const char *search_path, Datum *
 	Oid function;
 	Oid io_param;
 	getTypeInputInfo(type, &function, &io_param);
-	const Scope scope = AsRelationOwner(owner, search_path, nullptr);
-	/* direct calls, not statements: the hooks do not switch to the owner's path for them */
-	(void)set_config_option("search_path", guc::execution_search_path, PGC_USERSET, PGC_S_SESSION,
-	                        GUC_ACTION_SAVE, true, 0, false);
+	/*
+	 * As the owner, restricted, with the owner's path set outright: direct calls, whose
+	 * statements (the CHECK's functions') are nested code like a trigger's. Not a
+	 * relation-owner scope, whose own statements the hooks would take these for, and run
+	 * with the owner's path even inside another role's function with a SET search_path.
+	 */
+	const char *path = ExecutionSearchPath(search_path);
+	const Scope scope = Enter(owner, true, nullptr);
+	(void)set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
+	                        0, false);
 	int i = 0;
 	ListCell *cell;
 	foreach (cell, values)

@@ -2,14 +2,15 @@
 --  A. a domain's CHECK on a subject or tenant column is the owner's code: the conversions that
 --     erasure, holds, tenant periods and runs make of a subject or tenant run it as the owner,
 --     never as the (superuser) caller;
---  B. after a relation-owner scope nested in a trigger fails and is caught, the statements of
---     a SECURITY DEFINER function of another role, with its own SET search_path, are not given
---     the owner's path;
+--  B. the statements of a SECURITY DEFINER function of another role, with its own SET
+--     search_path, are never given the owner's path: not after a relation-owner scope nested in
+--     a trigger fails and is caught, and not when a domain's CHECK that erasure converts a
+--     subject through calls it (nor is the plan it caches);
 --  C. what a BEFORE ROW trigger sets with set_config(..., true) reaches the statement's AFTER
 --     STATEMENT trigger, as it does for the application, and ends with the statement.
 \set ON_ERROR_STOP true
 SET client_min_messages = warning;
-SELECT plan(11);
+SELECT plan(14);
 
 SELECT current_database() AS db \gset
 DO $$ BEGIN CREATE ROLE oc_owner; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
@@ -94,6 +95,35 @@ CALL retention.run('oc_events');
 SELECT is((SELECT count(*) FROM public.oc_events), 0::bigint, 'the run removed both expired rows');
 SELECT is((SELECT array_agg(DISTINCT vouched) FROM public.oc_log), ARRAY[2],
           'the other role''s function kept its own search_path (pg_catalog''s +, not oc_evil''s)');
+
+-- a function of the other role, called first (and so planned and cached) by a domain CHECK
+SET ROLE oc_other;
+CREATE FUNCTION oc_lib.vouched_too() RETURNS int LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$BEGIN RETURN oc_lib.helper(1); END $$;
+RESET ROLE;
+SET ROLE oc_owner;
+CREATE TABLE public.oc_vouch_log (value int);
+CREATE FUNCTION public.oc_vouch_check(value int) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO public.oc_vouch_log VALUES (value);
+	RETURN true;
+END $$;
+CREATE DOMAIN public.oc_account AS int;
+CREATE TABLE public.oc_accounts (id int PRIMARY KEY, customer public.oc_account, at timestamptz NOT NULL);
+SELECT retention.add_policy('oc_accounts', 'oc_accounts', 'at', '30 days',
+                            subject_column => 'customer') IS NOT NULL AS e \gset
+RESET ROLE;
+INSERT INTO public.oc_accounts VALUES (1, 3, now()), (2, 5, now());
+SET ROLE oc_owner;
+-- the CHECK expression calls the other role's function itself; NOT VALID: not called yet
+ALTER DOMAIN public.oc_account ADD CONSTRAINT oc_vouched
+  CHECK (public.oc_vouch_check(oc_lib.vouched_too())) NOT VALID;
+RESET ROLE;
+SELECT is((SELECT count(*) FROM retention.erase_subject('3', 'request oc 3') WHERE relation = 'public.oc_accounts'::regclass),
+          1::bigint, 'erasure covers oc_accounts');
+SELECT is((SELECT array_agg(DISTINCT value) FROM public.oc_vouch_log), ARRAY[2],
+          'the domain check''s call of the other role''s function kept that function''s own search_path');
+SELECT is(oc_lib.vouched_too(), 2, 'and the plan that function cached in this session is its own');
 ALTER ROLE oc_owner IN DATABASE :"db" RESET search_path;
 
 -- C. ------------------------------------------------------------------------------------------
