@@ -75,7 +75,11 @@ void
 Leave(const Scope &scope)
 {
 	SetUserIdAndSecContext(scope.saved_user, scope.saved_security_context);
-	AtEOXact_GUC(true, scope.guc_level);
+	/*
+	 * Rolled back, not committed: whatever code in the scope set, set_config(..., false) of
+	 * the owner's code included, never reaches the caller's session.
+	 */
+	AtEOXact_GUC(false, scope.guc_level);
 }
 
 namespace
@@ -602,6 +606,18 @@ ConvertsAsOwner(const char *value, Oid type, Oid owner, const char *search_path)
 	if (error == nullptr)
 	{
 		return true;
+	}
+	/*
+	 * Only the value's own faults say it does not convert: its syntax or range (class 22) or a
+	 * domain's NOT NULL or CHECK. Anything else (a lock timeout, a missing privilege, a CHECK
+	 * function's own error) is raised: a hold or an erasure must never pass a table over
+	 * because its check could not be asked.
+	 */
+	if (ERRCODE_TO_CATEGORY(error->sqlerrcode) != ERRCODE_DATA_EXCEPTION &&
+	    error->sqlerrcode != ERRCODE_CHECK_VIOLATION &&
+	    error->sqlerrcode != ERRCODE_NOT_NULL_VIOLATION)
+	{
+		ReThrowError(error);
 	}
 	FreeErrorData(error);
 	return false;

@@ -66,7 +66,10 @@ Scope AsRelationOwner(Oid owner, const char *search_path, const char *timezone,
  */
 void InputAsOwner(List *values, Oid type, Oid owner, const char *search_path, Datum *out);
 
-/* Whether InputAsOwner succeeds, without raising its error (in a subtransaction). */
+/*
+ * Whether InputAsOwner succeeds (in a subtransaction): false when the value does not convert
+ * (a data exception, or a domain's NOT NULL or CHECK fails); any other error is raised.
+ */
 bool ConvertsAsOwner(const char *value, Oid type, Oid owner, const char *search_path);
 
 /* The role that owns relation `relid`. */

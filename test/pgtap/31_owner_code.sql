@@ -1,7 +1,9 @@
 -- Code of the table's owner runs as the owner, and code of other roles keeps its own settings:
 --  A. a domain's CHECK on a subject or tenant column is the owner's code: the conversions that
 --     erasure, holds, tenant periods and runs make of a subject or tenant run it as the owner,
---     never as the (superuser) caller;
+--     never as the (superuser) caller; what it sets stays out of the caller's session; and a
+--     CHECK that fails for another reason than the value is raised, never read as "this table
+--     cannot hold the subject";
 --  B. the statements of a SECURITY DEFINER function of another role, with its own SET
 --     search_path, are never given the owner's path: not after a relation-owner scope nested in
 --     a trigger fails and is caught, and not when a domain's CHECK that erasure converts a
@@ -10,7 +12,7 @@
 --     STATEMENT trigger, as it does for the application, and ends with the statement.
 \set ON_ERROR_STOP true
 SET client_min_messages = warning;
-SELECT plan(14);
+SELECT plan(18);
 
 SELECT current_database() AS db \gset
 DO $$ BEGIN CREATE ROLE oc_owner; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
@@ -26,6 +28,11 @@ CREATE FUNCTION public.oc_spy(what text) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
 	INSERT INTO public.oc_seen
 	  SELECT what, current_user, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user;
+	IF pg_catalog.current_setting('oc.fail', true) = 'yes' THEN
+		RAISE EXCEPTION 'oc: cannot check now' USING ERRCODE = '42501';
+	END IF;
+	PERFORM pg_catalog.set_config('search_path', 'oc_nowhere, pg_catalog', false);
+	PERFORM pg_catalog.set_config('oc.by_owner', 'yes', false);
 	RETURN true;
 END $$;
 CREATE DOMAIN public.oc_customer AS int CHECK (public.oc_spy('customer'));
@@ -38,6 +45,9 @@ RESET ROLE;
 INSERT INTO public.oc_orders SELECT g, g % 5, g % 3, now() - interval '90 days' FROM generate_series(1, 30) g;
 INSERT INTO public.oc_orders SELECT g, g % 5, g % 3, now() FROM generate_series(31, 40) g;
 TRUNCATE public.oc_seen;
+-- those inserts ran the checks in this session, directly
+SET search_path = public;
+RESET oc.by_owner;
 
 SELECT is((SELECT count(*) FROM retention.erase_subject('4', 'request oc')), 1::bigint, 'erasure covers the table');
 SELECT is((SELECT count(*) FROM public.oc_orders WHERE customer = 4), 0::bigint, 'the subject''s rows are gone');
@@ -54,6 +64,14 @@ SELECT is((SELECT count(*) FROM public.oc_orders WHERE at < now() - interval '31
 SELECT retention.release_hold(:hold);
 SELECT is((SELECT count(*) FROM public.oc_seen WHERE who <> 'oc_owner' OR super), 0::bigint,
           'every domain check ran as the table''s owner, never as the superuser caller');
+SELECT is(current_setting('search_path'), 'public', 'the checks'' set_config of search_path stayed out of this session');
+SELECT is(coalesce(current_setting('oc.by_owner', true), ''), '', 'and so did their own setting');
+SELECT count(*) AS customer2 FROM public.oc_orders WHERE customer = 2 \gset
+SET oc.fail = 'yes';
+SELECT throws_ok($$SELECT * FROM retention.erase_subject('2', 'request oc 2')$$, '42501', NULL,
+                 'erasure raises when a domain check fails for another reason than the value');
+RESET oc.fail;
+SELECT is((SELECT count(*) FROM public.oc_orders WHERE customer = 2), :customer2::bigint, 'and removes nothing');
 
 -- B. ------------------------------------------------------------------------------------------
 SET ROLE oc_other;
