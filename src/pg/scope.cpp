@@ -309,6 +309,8 @@ struct OpenStatement
 	int guc_level;
 	int transaction_level;
 };
+static_assert(std::is_trivially_destructible_v<OpenStatement>,
+              "OpenStatement is kept across calls that the backend may leave by longjmp");
 constexpr int MAX_OPEN_STATEMENTS = 64;
 OpenStatement open_statements[MAX_OPEN_STATEMENTS];
 
