@@ -4,6 +4,7 @@
 #include "pg/scope.hpp"
 
 #include "guc.hpp"
+#include "pg/hooks.hpp"
 #include "pg/subtransaction.hpp"
 
 #include <type_traits>
@@ -19,7 +20,6 @@ extern "C"
 #include "commands/extension.h"
 #include "executor/executor.h"
 #include "optimizer/planner.h"
-#include "tcop/utility.h"
 #include "utils/fmgroids.h"
 #include "utils/guc_tables.h"
 #include "utils/lsyscache.h"
@@ -52,11 +52,14 @@ Enter(Oid role, bool restricted, const char *timezone, int extra_context)
 	scope.guc_level = NewGUCNestLevel();
 	(void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 	                        GUC_ACTION_SAVE, true, 0, false);
-	/* not (or no longer) a relation-owner scope: this one's statements keep the path above */
-	(void)set_config_option("retention.execution_search_path", "", PGC_INTERNAL, PGC_S_SESSION,
-	                        GUC_ACTION_SAVE, true, 0, false);
-	(void)set_config_option("retention.execution_level", "-1", PGC_INTERNAL, PGC_S_SESSION,
-	                        GUC_ACTION_SAVE, true, 0, false);
+	if (guc::execution_level >= 0)
+	{
+		/* entered from a relation-owner scope: this one's statements keep the path above */
+		(void)set_config_option("retention.execution_search_path", "", PGC_INTERNAL, PGC_S_SESSION,
+		                        GUC_ACTION_SAVE, true, 0, false);
+		(void)set_config_option("retention.execution_level", "-1", PGC_INTERNAL, PGC_S_SESSION,
+		                        GUC_ACTION_SAVE, true, 0, false);
+	}
 	if (timezone != nullptr)
 	{
 		(void)set_config_option("TimeZone", timezone, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
@@ -324,29 +327,38 @@ InnermostGUCLevel()
 }
 
 /*
- * The hooks. Only trivially destructible locals: the PG_TRY blocks are jumped to by errors,
- * which take the depth back before they go on.
+ * step() one statement level deeper; an error takes the level back before it goes on. The
+ * hooks below keep only trivially destructible locals: errors longjmp through them.
  */
+template <typename Step>
+void
+OneLevelDeeper(const Step &step)
+{
+	statement_level++;
+	PG_TRY();
+	{
+		step();
+	}
+	PG_FINALLY();
+	{
+		statement_level--;
+	}
+	PG_END_TRY();
+}
+
 PlannedStmt *
 PlanWithOwnerPath(Query *parse, const char *query_string, int cursor_options,
                   ParamListInfo bound_params)
 {
 	const int level = OwnStatement() ? OwnerPathLevel() : 0;
-	PlannedStmt *volatile result = nullptr;
-	statement_level++;
-	PG_TRY();
-	{
-		result = previous_planner != nullptr
-		             ? previous_planner(parse, query_string, cursor_options, bound_params)
-		             : standard_planner(parse, query_string, cursor_options, bound_params);
-	}
-	PG_CATCH();
-	{
-		statement_level--;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	statement_level--;
+	PlannedStmt *result = nullptr;
+	OneLevelDeeper(
+	    [&]
+	    {
+		    result = previous_planner != nullptr
+		                 ? previous_planner(parse, query_string, cursor_options, bound_params)
+		                 : standard_planner(parse, query_string, cursor_options, bound_params);
+	    });
 	if (level > 0)
 	{
 		AtEOXact_GUC(false, level);
@@ -367,114 +379,89 @@ StartWithOwnerPath(QueryDesc *desc, int eflags)
 		}
 		open_statements[depth] = {desc, OwnerPathLevel(), GetCurrentTransactionNestLevel()};
 	}
-	statement_level++;
-	PG_TRY();
-	{
-		if (previous_executor_start != nullptr)
-		{
-			previous_executor_start(desc, eflags);
-		}
-		else
-		{
-			standard_ExecutorStart(desc, eflags);
-		}
-	}
-	PG_CATCH();
-	{
-		statement_level--;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	statement_level--;
+	OneLevelDeeper(
+	    [&]
+	    {
+		    if (previous_executor_start != nullptr)
+		    {
+			    previous_executor_start(desc, eflags);
+		    }
+		    else
+		    {
+			    standard_ExecutorStart(desc, eflags);
+		    }
+	    });
 }
 
 #if PG_VERSION_NUM >= 180000
 void
 RunWithOwnerPath(QueryDesc *desc, ScanDirection direction, uint64 count)
+{
+	OneLevelDeeper(
+	    [&]
+	    {
+		    if (previous_executor_run != nullptr)
+		    {
+			    previous_executor_run(desc, direction, count);
+		    }
+		    else
+		    {
+			    standard_ExecutorRun(desc, direction, count);
+		    }
+	    });
+}
 #else
 void
 RunWithOwnerPath(QueryDesc *desc, ScanDirection direction, uint64 count, bool execute_once)
-#endif
 {
-	statement_level++;
-	PG_TRY();
-	{
-#if PG_VERSION_NUM >= 180000 /* 18 dropped execute_once */
-		if (previous_executor_run != nullptr)
-		{
-			previous_executor_run(desc, direction, count);
-		}
-		else
-		{
-			standard_ExecutorRun(desc, direction, count);
-		}
-#else
-		if (previous_executor_run != nullptr)
-		{
-			previous_executor_run(desc, direction, count, execute_once);
-		}
-		else
-		{
-			standard_ExecutorRun(desc, direction, count, execute_once);
-		}
-#endif
-	}
-	PG_CATCH();
-	{
-		statement_level--;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	statement_level--;
+	OneLevelDeeper(
+	    [&]
+	    {
+		    if (previous_executor_run != nullptr)
+		    {
+			    previous_executor_run(desc, direction, count, execute_once);
+		    }
+		    else
+		    {
+			    standard_ExecutorRun(desc, direction, count, execute_once);
+		    }
+	    });
 }
+#endif
 
 void
 FinishWithOwnerPath(QueryDesc *desc)
 {
-	statement_level++;
-	PG_TRY();
-	{
-		if (previous_executor_finish != nullptr)
-		{
-			previous_executor_finish(desc);
-		}
-		else
-		{
-			standard_ExecutorFinish(desc);
-		}
-	}
-	PG_CATCH();
-	{
-		statement_level--;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	statement_level--;
+	OneLevelDeeper(
+	    [&]
+	    {
+		    if (previous_executor_finish != nullptr)
+		    {
+			    previous_executor_finish(desc);
+		    }
+		    else
+		    {
+			    standard_ExecutorFinish(desc);
+		    }
+	    });
 }
 
 void
 EndWithOwnerPath(QueryDesc *desc)
 {
 	const int depth = statement_level;
-	statement_level++;
-	PG_TRY();
-	{
-		if (previous_executor_end != nullptr)
-		{
-			previous_executor_end(desc);
-		}
-		else
-		{
-			standard_ExecutorEnd(desc);
-		}
-	}
-	PG_CATCH();
-	{
-		statement_level--;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	statement_level--;
+	OneLevelDeeper(
+	    [&]
+	    {
+		    if (previous_executor_end != nullptr)
+		    {
+			    previous_executor_end(desc);
+		    }
+		    else
+		    {
+			    standard_ExecutorEnd(desc);
+		    }
+	    });
 	if (OwnStatement() && depth < MAX_OPEN_STATEMENTS && open_statements[depth].desc == desc &&
 	    open_statements[depth].transaction_level == GetCurrentTransactionNestLevel() &&
 	    open_statements[depth].guc_level == InnermostGUCLevel())
@@ -497,40 +484,16 @@ UtilityWithOwnerPath(PlannedStmt *pstmt, const char *query_string, ProcessUtilit
                      QueryCompletion *completion)
 #endif
 {
-	const int level = OwnStatement() ? OwnerPathLevel() : 0;
-	statement_level++;
-	PG_TRY();
-	{
-#if PG_VERSION_NUM >= 140000
-		if (previous_utility != nullptr)
-		{
-			previous_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest,
-			                 completion);
-		}
-		else
-		{
-			standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env,
-			                        dest, completion);
-		}
-#else
-		if (previous_utility != nullptr)
-		{
-			previous_utility(pstmt, query_string, context, params, query_env, dest, completion);
-		}
-		else
-		{
-			standard_ProcessUtility(pstmt, query_string, context, params, query_env, dest,
-			                        completion);
-		}
+#if PG_VERSION_NUM < 140000
+	const bool read_only_tree = false;
 #endif
-	}
-	PG_CATCH();
-	{
-		statement_level--;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	statement_level--;
+	const int level = OwnStatement() ? OwnerPathLevel() : 0;
+	OneLevelDeeper(
+	    [&]
+	    {
+		    NextProcessUtility(previous_utility, pstmt, query_string, read_only_tree, context,
+		                       params, query_env, dest, completion);
+	    });
 	if (level > 0)
 	{
 		AtEOXact_GUC(false, level);

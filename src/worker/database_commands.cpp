@@ -14,6 +14,7 @@
  *
  * It does not decide anything about scheduling: that is the launcher's (worker.cpp).
  */
+#include "pg/hooks.hpp"
 #include "worker/shared.hpp"
 #include "worker/worker.hpp"
 
@@ -308,27 +309,11 @@ UtilityHook(PlannedStmt *pstmt, const char *query_string, ProcessUtilityContext 
 		LockSharedObject(DatabaseRelationId, database, 0, mode);
 		StopWorkersOf(database);
 	}
-#if PG_VERSION_NUM >= 140000
-	if (previous_utility_hook != nullptr)
-	{
-		previous_utility_hook(pstmt, query_string, read_only_tree, context, params, query_env, dest,
-		                      completion);
-	}
-	else
-	{
-		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env,
-		                        dest, completion);
-	}
-#else
-	if (previous_utility_hook != nullptr)
-	{
-		previous_utility_hook(pstmt, query_string, context, params, query_env, dest, completion);
-	}
-	else
-	{
-		standard_ProcessUtility(pstmt, query_string, context, params, query_env, dest, completion);
-	}
+#if PG_VERSION_NUM < 140000
+	const bool read_only_tree = false;
 #endif
+	pg::NextProcessUtility(previous_utility_hook, pstmt, query_string, read_only_tree, context,
+	                       params, query_env, dest, completion);
 	if (IsA(statement, CreateExtensionStmt) &&
 	    strcmp(castNode(CreateExtensionStmt, statement)->extname, "retention") == 0)
 	{
